@@ -1,0 +1,293 @@
+import { addAbortSignal, pipeline, type Readable } from 'node:stream'
+import { isExistingObject, normalizeBody, collectStream, type Body } from './body.js'
+import type {
+  AttributeStorage,
+  ByteRange,
+  ListedObject,
+  ObjectStat,
+  ReadOptions,
+  VerifyResult,
+  WriteOptions,
+  WriteResult,
+} from './contract.js'
+import {
+  IntegrityError,
+  InvalidBodyError,
+  ObjectNotFoundError,
+  RangeNotSatisfiableError,
+} from './errors.js'
+import { DigestStream, isSha256Hex, sha256Hex, type Digest } from './integrity.js'
+import {
+  assertValidKey,
+  assertValidPrefix,
+  uuidKeyGenerator,
+  type KeyContext,
+  type KeyGenerator,
+} from './keys.js'
+
+/** Options every storage built on {@link BaseStorage} accepts. */
+export interface BaseStorageOptions {
+  /** Makes the key of each new object. Default: a random UUID. */
+  keyGenerator?: KeyGenerator
+}
+
+/** A new object handed to a driver by {@link BaseStorage.write}. */
+export interface NewObject {
+  /** The validated key to store under. */
+  key: string
+  /** The whole body, when it was given as bytes (its digest is already known). */
+  bytes?: Buffer
+  /**
+   * The body as a stream, when it was given as one. It hashes and counts as it flows and
+   * errors (an `IntegrityError`, or the source's own error) instead of ending when the
+   * body is wrong: a driver that only commits the object on a clean end keeps nothing bad.
+   */
+  stream?: Readable
+  /** Size, when known before the body is consumed. */
+  size?: number
+  /** Size and SHA-256; for a stream, valid only once it has been consumed to its end. */
+  digest(): Digest
+  contentType?: string
+  context: KeyContext
+  signal?: AbortSignal
+}
+
+/** What a driver returns for a read. */
+export interface OpenedObject {
+  stream: Readable
+  /** The recorded SHA-256, when the driver learnt it while opening. */
+  sha256?: string
+}
+
+/**
+ * The shared half of every storage: key generation, key and range validation, body
+ * normalisation, hashing, import, verification. A driver subclasses it and implements
+ * the six narrow `protected` methods below, nothing else.
+ */
+export abstract class BaseStorage implements AttributeStorage {
+  protected readonly keyGenerator: KeyGenerator
+
+  constructor(options: BaseStorageOptions = {}) {
+    this.keyGenerator = options.keyGenerator ?? uuidKeyGenerator
+  }
+
+  /**
+   * Makes the key for a new object: the port of `S3Storage.new_s3_key()`. Override it in
+   * a subclass, or pass `keyGenerator`, to choose another scheme. The result is validated.
+   */
+  newKey(context: KeyContext): string | Promise<string> {
+    return this.keyGenerator(context)
+  }
+
+  /**
+   * Checks a reference read from a column before it is used. Drivers whose references
+   * carry more than a key (a version id, say) override it.
+   */
+  protected assertReference(key: string): string {
+    return assertValidKey(key)
+  }
+
+  /** Stores a new object; must fail with `KeyConflictError` if `object.key` exists, and keep nothing on failure. Returns the reference if it differs from the key. */
+  protected abstract putObject(object: NewObject): Promise<string | void>
+  /** Opens an object (or a range of it); must throw `ObjectNotFoundError` / `RangeNotSatisfiableError` before returning. */
+  protected abstract getObject(
+    key: string,
+    range: ByteRange | undefined,
+    signal?: AbortSignal,
+  ): Promise<OpenedObject>
+  /** Must throw `ObjectNotFoundError` for a missing object. */
+  protected abstract statObject(key: string): Promise<ObjectStat>
+  /** Must succeed when the object does not exist. */
+  protected abstract deleteObject(key: string): Promise<void>
+  /** Every object under a (validated) prefix. */
+  protected abstract listObjects(prefix: string): AsyncIterable<ListedObject>
+
+  async write(body: Body, options: WriteOptions = {}): Promise<WriteResult> {
+    if (isExistingObject(body)) return this.importExisting(body.key)
+    const normalized = normalizeBody(body)
+    const { size: expectedSize, sha256: expectedSha256, signal, onProgress } = options
+    if (expectedSha256 !== undefined && !isSha256Hex(expectedSha256)) {
+      throw new InvalidBodyError(
+        `options.sha256 must be 64 hex characters, got ${JSON.stringify(expectedSha256)}`,
+      )
+    }
+    if (expectedSize !== undefined && !(Number.isSafeInteger(expectedSize) && expectedSize >= 0)) {
+      throw new InvalidBodyError(
+        `options.size must be a non-negative integer, got ${String(expectedSize)}`,
+      )
+    }
+    signal?.throwIfAborted()
+    const context = options.context ?? {}
+    const key = assertValidKey(await this.newKey(context))
+    const common = {
+      key,
+      context,
+      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+      ...(signal === undefined ? {} : { signal }),
+    }
+
+    if ('bytes' in normalized) {
+      const { bytes } = normalized
+      const digest = { size: bytes.length, sha256: sha256Hex(bytes) }
+      if (expectedSize !== undefined && expectedSize !== digest.size) {
+        throw new IntegrityError(key, `${expectedSize} bytes`, `${digest.size} bytes`, 'size')
+      }
+      if (expectedSha256 !== undefined && expectedSha256.toLowerCase() !== digest.sha256) {
+        throw new IntegrityError(key, expectedSha256, digest.sha256)
+      }
+      const reference = await this.putObject({
+        ...common,
+        bytes,
+        size: bytes.length,
+        digest: () => digest,
+      })
+      onProgress?.({ bytes: digest.size, total: digest.size })
+      return { key: reference ?? key, ...digest, imported: false }
+    }
+
+    const hashing = new DigestStream({
+      key,
+      ...(expectedSize === undefined ? {} : { expectedSize }),
+      ...(expectedSha256 === undefined ? {} : { expectedSha256 }),
+      ...(onProgress === undefined ? {} : { onProgress }),
+    })
+    // pipeline() destroys the source when the driver stops early and forwards the source's
+    // errors to `hashing`, which the driver is consuming.
+    pipeline(normalized.stream, hashing, () => {})
+    if (signal) addAbortSignal(signal, hashing)
+    try {
+      const reference = await this.putObject({
+        ...common,
+        stream: hashing,
+        ...(expectedSize === undefined ? {} : { size: expectedSize }),
+        digest: () => hashing.digest,
+      })
+      return { key: reference ?? key, ...hashing.digest, imported: false }
+    } finally {
+      if (!hashing.readableEnded) hashing.destroy()
+    }
+  }
+
+  private async importExisting(reference: string): Promise<WriteResult> {
+    const stat = await this.stat(reference)
+    return { key: reference, size: stat.size, sha256: stat.sha256, imported: true }
+  }
+
+  async readStream(key: string, options: ReadOptions = {}): Promise<Readable> {
+    this.assertReference(key)
+    const range = options.range === undefined ? undefined : checkRange(key, options.range)
+    const opened = await this.getObject(key, range, options.signal)
+    if (!options.verify || range) return opened.stream
+    const recorded = opened.sha256 ?? (await this.stat(key)).sha256
+    if (recorded === undefined) {
+      opened.stream.destroy()
+      throw new IntegrityError(
+        key,
+        'a recorded SHA-256',
+        'none (this storage kept no hash for the object)',
+      )
+    }
+    const checking = new DigestStream({ key, expectedSha256: recorded })
+    return pipeline(opened.stream, checking, () => {})
+  }
+
+  async read(key: string, options: ReadOptions = {}): Promise<Buffer> {
+    return collectStream(await this.readStream(key, options))
+  }
+
+  async stat(key: string): Promise<ObjectStat> {
+    return this.statObject(this.assertReference(key))
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.stat(key)
+      return true
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return false
+      throw error
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.deleteObject(this.assertReference(key))
+  }
+
+  async deleteMany(keys: Iterable<string>): Promise<void> {
+    const all = [...keys].map((key) => this.assertReference(key))
+    await runBounded(all, 8, (key) => this.deleteObject(key))
+  }
+
+  list(prefix = ''): AsyncIterable<ListedObject> {
+    return this.listObjects(assertValidPrefix(prefix))
+  }
+
+  async verify(key: string): Promise<VerifyResult> {
+    const stat = await this.stat(key)
+    const hashing = new DigestStream({ key })
+    const opened = await this.getObject(key, undefined)
+    await collectInto(pipeline(opened.stream, hashing, () => {}))
+    const { size, sha256 } = hashing.digest
+    const recordedSha256 = opened.sha256 ?? stat.sha256
+    if (recordedSha256 !== undefined && recordedSha256 !== sha256) {
+      throw new IntegrityError(key, recordedSha256, sha256)
+    }
+    return { key, size, sha256, recordedSha256, verified: recordedSha256 !== undefined }
+  }
+}
+
+/** Checks a range's shape (its bounds against the object are the driver's business). */
+function checkRange(key: string, range: ByteRange): ByteRange {
+  const { start, end } = range
+  if (!Number.isSafeInteger(start) || start < 0) {
+    throw new RangeNotSatisfiableError(
+      key,
+      `start must be a non-negative integer, got ${String(start)}`,
+    )
+  }
+  if (end !== undefined && (!Number.isSafeInteger(end) || end < start)) {
+    throw new RangeNotSatisfiableError(
+      key,
+      `end must be an integer >= start (${start}), got ${String(end)}`,
+    )
+  }
+  return range
+}
+
+/**
+ * Resolves a range against a known size, for drivers that slice themselves: clamps the end
+ * and refuses a start at or past the end.
+ */
+export function resolveRange(
+  key: string,
+  range: ByteRange,
+  size: number,
+): { start: number; end: number } {
+  if (range.start >= size) {
+    throw new RangeNotSatisfiableError(
+      key,
+      `start ${range.start} is past the end of a ${size}-byte object`,
+    )
+  }
+  return { start: range.start, end: Math.min(range.end ?? size - 1, size - 1) }
+}
+
+async function collectInto(stream: Readable): Promise<void> {
+  for await (const chunk of stream) void chunk
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; rejects with the first failure. */
+export async function runBounded<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T
+      await task(item)
+    }
+  })
+  await Promise.all(workers)
+}

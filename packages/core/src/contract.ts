@@ -1,0 +1,130 @@
+import type { Readable } from 'node:stream'
+import type { Body } from './body.js'
+import type { KeyContext } from './keys.js'
+
+/** An inclusive byte range, as in HTTP's `Range: bytes=start-end`. */
+export interface ByteRange {
+  /** First byte, zero-based. Must be below the object's size. */
+  start: number
+  /** Last byte, inclusive. Omitted: up to the end. Past the end: clamped to the end. */
+  end?: number
+}
+
+/** What a storage knows about one stored object. */
+export interface ObjectStat {
+  /** The reference, as kept in the column. */
+  key: string
+  /** Size in bytes. */
+  size: number
+  /** When the object was written, when the backend tells. */
+  lastModified?: Date
+  /** Hex SHA-256 of the content, when the storage records it. */
+  sha256?: string
+  /** Media type recorded with the object, when any. */
+  contentType?: string
+}
+
+/** One entry of {@link AttributeStorage.list}. */
+export interface ListedObject {
+  key: string
+  size: number
+  lastModified?: Date
+}
+
+/** Progress of a write, reported as bytes flow. */
+export interface WriteProgress {
+  /** Bytes consumed from the body so far. */
+  bytes: number
+  /** Total size, when known in advance. */
+  total?: number
+}
+
+export interface WriteOptions {
+  /** Who the object is for: passed to the key generator. */
+  context?: KeyContext
+  /** Media type recorded with the object where the backend can keep one. */
+  contentType?: string
+  /**
+   * Expected size in bytes. A streamed body that turns out longer or shorter is refused
+   * with an `IntegrityError` and nothing is kept.
+   */
+  size?: number
+  /** Expected hex SHA-256. A mismatch is refused with an `IntegrityError` and nothing is kept. */
+  sha256?: string
+  /** Aborting rejects the write and removes whatever was partly stored. */
+  signal?: AbortSignal
+  /** Called as the body is consumed. */
+  onProgress?: (progress: WriteProgress) => void
+}
+
+/** The result of a write: what to keep in the column, and what was stored. */
+export interface WriteResult {
+  /** The reference to keep in the column. */
+  key: string
+  size: number
+  /** Hex SHA-256 of what was stored (or, on import, what the storage recorded, if anything). */
+  sha256: string | undefined
+  /** True when the body was an existing object: nothing was copied. */
+  imported: boolean
+}
+
+export interface ReadOptions {
+  /** Only these bytes. */
+  range?: ByteRange
+  /**
+   * Check the content against the recorded SHA-256 while reading (whole reads only). The
+   * stream errors with an `IntegrityError` at its end on mismatch.
+   */
+  verify?: boolean
+  signal?: AbortSignal
+}
+
+/** Outcome of {@link AttributeStorage.verify}. */
+export interface VerifyResult {
+  key: string
+  size: number
+  /** The hash computed from the stored bytes. */
+  sha256: string
+  /** The hash the storage recorded at write time, when it keeps one. */
+  recordedSha256: string | undefined
+  /** True when a recorded hash existed and matched. False when none was recorded. */
+  verified: boolean
+}
+
+/**
+ * The contract every attrstore storage implements: a write-once object store addressed by
+ * the references kept in database columns.
+ *
+ * Guarantees every implementation must give (checked by the conformance suite in
+ * `@attrstore/core/conformance`):
+ * - a write never overwrites: it stores under a new key, or fails with `KeyConflictError`;
+ * - a failed or aborted write leaves nothing readable under its key;
+ * - reading a missing object fails with `ObjectNotFoundError`, never an empty result;
+ * - delete is idempotent;
+ * - a key can never address anything outside the storage's namespace.
+ */
+export interface AttributeStorage {
+  /**
+   * Stores `body` under a new key and returns the reference to keep in the column. An
+   * {@link ExistingObject} body imports an object already in the storage: nothing is copied.
+   */
+  write(body: Body, options?: WriteOptions): Promise<WriteResult>
+  /** The whole content, in memory. */
+  read(key: string, options?: Omit<ReadOptions, 'range'> & { range?: ByteRange }): Promise<Buffer>
+  /** The content as a stream, never buffered whole. */
+  readStream(key: string, options?: ReadOptions): Promise<Readable>
+  /** Metadata of one object. */
+  stat(key: string): Promise<ObjectStat>
+  /** Whether an object exists under `key`. */
+  exists(key: string): Promise<boolean>
+  /** Deletes an object. Deleting a missing object is not an error. */
+  delete(key: string): Promise<void>
+  /** Deletes many objects, idempotently. */
+  deleteMany(keys: Iterable<string>): Promise<void>
+  /** Every object whose key starts with `prefix`, in no guaranteed order, streamed. */
+  list(prefix?: string): AsyncIterable<ListedObject>
+  /** Re-reads an object and checks it against its recorded SHA-256. */
+  verify(key: string): Promise<VerifyResult>
+}
+
+export type { Body } from './body.js'

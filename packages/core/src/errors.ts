@@ -1,0 +1,132 @@
+/**
+ * Typed errors shared by every attrstore package.
+ *
+ * Every error carries a stable `code` so callers can branch with `instanceof` or on
+ * `error.code` (the latter survives duplicated package copies and serialisation).
+ */
+
+/** Stable codes of the errors attrstore throws. */
+export type AttrstoreErrorCode =
+  | 'ATTRSTORE_NOT_FOUND'
+  | 'ATTRSTORE_INVALID_KEY'
+  | 'ATTRSTORE_KEY_CONFLICT'
+  | 'ATTRSTORE_UNAVAILABLE'
+  | 'ATTRSTORE_INTEGRITY'
+  | 'ATTRSTORE_RANGE'
+  | 'ATTRSTORE_INVALID_BODY'
+  | 'ATTRSTORE_CONFIGURATION'
+
+/** Base class of every error attrstore throws on purpose. */
+export class AttrstoreError extends Error {
+  readonly code: AttrstoreErrorCode
+
+  constructor(code: AttrstoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** The object behind a key does not exist (reading, stating or importing it). */
+export class ObjectNotFoundError extends AttrstoreError {
+  readonly key: string
+
+  constructor(key: string, message?: string, options?: { cause?: unknown }) {
+    super(
+      'ATTRSTORE_NOT_FOUND',
+      message ?? `No stored object under key ${JSON.stringify(key)}`,
+      options,
+    )
+    this.key = key
+  }
+}
+
+/** A key is malformed or tries to leave the storage's namespace. Nothing was stored. */
+export class InvalidKeyError extends AttrstoreError {
+  readonly key: string
+
+  constructor(key: string, reason: string) {
+    super(
+      'ATTRSTORE_INVALID_KEY',
+      `Invalid storage key ${JSON.stringify(key)}: ${reason}. ` +
+        'Keys are relative, "/"-separated paths without "." or ".." segments, control characters or a leading "/".',
+    )
+    this.key = key
+  }
+}
+
+/**
+ * A new object was about to be written under a key that is already used. attrstore never
+ * overwrites: the write is refused and the existing object is left untouched.
+ */
+export class KeyConflictError extends AttrstoreError {
+  readonly key: string
+
+  constructor(key: string) {
+    super(
+      'ATTRSTORE_KEY_CONFLICT',
+      `Refusing to overwrite the existing object under key ${JSON.stringify(key)}: ` +
+        'the key generator returned a key that is already used. Make keys unique (the default is a random UUID).',
+    )
+    this.key = key
+  }
+}
+
+/** The storage backend could not be reached or failed in a way retries did not cure. */
+export class StorageUnavailableError extends AttrstoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ATTRSTORE_UNAVAILABLE', message, options)
+  }
+}
+
+/** Stored bytes do not match their recorded size or SHA-256. */
+export class IntegrityError extends AttrstoreError {
+  readonly key: string
+  readonly expected: string
+  readonly actual: string
+
+  constructor(key: string, expected: string, actual: string, what = 'SHA-256') {
+    super(
+      'ATTRSTORE_INTEGRITY',
+      `Integrity check failed for ${JSON.stringify(key)}: expected ${what} ${expected}, got ${actual}`,
+    )
+    this.key = key
+    this.expected = expected
+    this.actual = actual
+  }
+}
+
+/** A byte range is empty, inverted or starts past the end of the object. */
+export class RangeNotSatisfiableError extends AttrstoreError {
+  readonly key: string
+
+  constructor(key: string, message: string) {
+    super('ATTRSTORE_RANGE', `Invalid byte range for ${JSON.stringify(key)}: ${message}`)
+    this.key = key
+  }
+}
+
+/** A value given as a body is none of the accepted body types. */
+export class InvalidBodyError extends AttrstoreError {
+  constructor(message: string) {
+    super('ATTRSTORE_INVALID_BODY', message)
+  }
+}
+
+/** A storage was configured wrongly (bad URL, bucket name, root, option...). */
+export class ConfigurationError extends AttrstoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ATTRSTORE_CONFIGURATION', message, options)
+  }
+}
+
+/** True when `error` is an attrstore error with the given code (works across package copies). */
+export function isAttrstoreError(
+  error: unknown,
+  code?: AttrstoreErrorCode,
+): error is AttrstoreError {
+  if (typeof error !== 'object' || error === null) return false
+  const actual = (error as { code?: unknown }).code
+  if (typeof actual !== 'string' || !actual.startsWith('ATTRSTORE_')) return false
+  return code === undefined || actual === code
+}

@@ -1,0 +1,39 @@
+export type {
+  AttributeStorage,
+  ByteRange,
+  ListedObject,
+  ObjectStat,
+  ReadOptions,
+  VerifyResult,
+  WriteOptions,
+  WriteProgress,
+  WriteResult,
+} from './contract.js'
+export { existingObject, isExistingObject, normalizeBody, collectStream } from './body.js'
+export type { Body, ExistingObject, NormalizedBody } from './body.js'
+export {
+  AttrstoreError,
+  ConfigurationError,
+  IntegrityError,
+  InvalidBodyError,
+  InvalidKeyError,
+  KeyConflictError,
+  ObjectNotFoundError,
+  RangeNotSatisfiableError,
+  StorageUnavailableError,
+  isAttrstoreError,
+} from './errors.js'
+export type { AttrstoreErrorCode } from './errors.js'
+export {
+  assertValidKey,
+  assertValidPrefix,
+  safeExtension,
+  uuidKeyGenerator,
+  MAX_KEY_BYTES,
+} from './keys.js'
+export type { KeyContext, KeyGenerator } from './keys.js'
+export { DigestStream, sha256Hex, isSha256Hex } from './integrity.js'
+export type { Digest, DigestStreamOptions } from './integrity.js'
+export { BaseStorage, resolveRange, runBounded } from './base-storage.js'
+export type { BaseStorageOptions, NewObject, OpenedObject } from './base-storage.js'
+export { MemoryStorage } from './memory-storage.js'

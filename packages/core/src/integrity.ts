@@ -1,0 +1,86 @@
+import { createHash, type Hash } from 'node:crypto'
+import { Transform, type TransformCallback } from 'node:stream'
+import { IntegrityError } from './errors.js'
+import type { WriteProgress } from './contract.js'
+
+/** Hex SHA-256 of some bytes. */
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+/** Size and SHA-256 of a body, known once it has been consumed. */
+export interface Digest {
+  size: number
+  sha256: string
+}
+
+export interface DigestStreamOptions {
+  /** Key the bytes are for, named in errors. */
+  key: string
+  /** Fail as soon as more bytes than this flow, and at the end if fewer did. */
+  expectedSize?: number
+  /** Fail at the end if the hash differs. */
+  expectedSha256?: string
+  onProgress?: (progress: WriteProgress) => void
+}
+
+/**
+ * A pass-through stream that hashes and counts what flows through it, so integrity costs
+ * no second read. Checks the expected size and hash, if given, and errors with an
+ * {@link IntegrityError} before its end is signalled, so no consumer sees a "complete"
+ * body that is wrong.
+ */
+export class DigestStream extends Transform {
+  private readonly hash: Hash = createHash('sha256')
+  private bytes = 0
+  private result: Digest | undefined
+  private readonly options: DigestStreamOptions
+
+  constructor(options: DigestStreamOptions) {
+    super()
+    this.options = options
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length
+    const { expectedSize, key, onProgress } = this.options
+    if (expectedSize !== undefined && this.bytes > expectedSize) {
+      callback(
+        new IntegrityError(key, `${expectedSize} bytes`, `more than ${expectedSize}`, 'size'),
+      )
+      return
+    }
+    this.hash.update(chunk)
+    onProgress?.({
+      bytes: this.bytes,
+      ...(expectedSize === undefined ? {} : { total: expectedSize }),
+    })
+    callback(null, chunk)
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const { expectedSize, expectedSha256, key } = this.options
+    const sha256 = this.hash.digest('hex')
+    if (expectedSize !== undefined && this.bytes !== expectedSize) {
+      callback(new IntegrityError(key, `${expectedSize} bytes`, `${this.bytes} bytes`, 'size'))
+      return
+    }
+    if (expectedSha256 !== undefined && sha256 !== expectedSha256.toLowerCase()) {
+      callback(new IntegrityError(key, expectedSha256, sha256))
+      return
+    }
+    this.result = { size: this.bytes, sha256 }
+    callback()
+  }
+
+  /** The digest, available once the stream has been consumed to its end. */
+  get digest(): Digest {
+    if (!this.result) throw new Error('DigestStream.digest read before the stream ended')
+    return this.result
+  }
+}
+
+/** Normalises a user-supplied hex SHA-256 and rejects anything that is not one. */
+export function isSha256Hex(value: string): boolean {
+  return /^[0-9a-fA-F]{64}$/.test(value)
+}

@@ -1,0 +1,319 @@
+import { randomUUID } from 'node:crypto'
+import {
+  link,
+  mkdir,
+  open,
+  opendir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises'
+import path from 'node:path'
+import {
+  BaseStorage,
+  ConfigurationError,
+  KeyConflictError,
+  ObjectNotFoundError,
+  StorageUnavailableError,
+  resolveRange,
+  type BaseStorageOptions,
+  type ByteRange,
+  type ListedObject,
+  type NewObject,
+  type ObjectStat,
+  type OpenedObject,
+} from '@attrstore/core'
+import { shardedKeyGenerator } from './keys.js'
+import { Layout, RESERVED_DIRECTORY } from './layout.js'
+
+export interface BytesFileSystemStorageOptions extends BaseStorageOptions {
+  /** Directory that holds every object. Created on first write. */
+  root: string
+  /** Mode of stored files. Default `0o444`: read-only, as the original's `wmode`. */
+  fileMode?: number
+  /** fsync each file and its directory before a write resolves. Default true. */
+  fsync?: boolean
+}
+
+/** Outcome of {@link BytesFileSystemStorage.removeStaleTemporaryFiles}. */
+export interface TemporaryFilesReport {
+  removed: number
+  bytes: number
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code
+}
+
+const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR'])
+
+/**
+ * Keeps each object in its own file under `root`: the port of CubicWeb's
+ * `BytesFileSystemStorage`, made safe:
+ *
+ * - atomic: a body is written to a temporary file, fsynced, then hard-linked into place,
+ *   so a crash never leaves a partial file under a final name;
+ * - write-once: linking fails if the name exists, so nothing is ever overwritten;
+ * - keys cannot leave `root`, whatever the key generator returns;
+ * - sharded `ab/cd/<uuid>.ext` keys by default, keeping the file name's extension;
+ * - the SHA-256 of each object is recorded under `root/.attrstore/sha256/`.
+ *
+ * Interrupted writes leave `root/.attrstore/tmp/*.tmp` files; remove them with
+ * {@link removeStaleTemporaryFiles} (the garbage collector does).
+ */
+export class BytesFileSystemStorage extends BaseStorage {
+  readonly root: string
+  private readonly layout: Layout
+  private readonly fileMode: number
+  private readonly fsync: boolean
+
+  constructor(options: BytesFileSystemStorageOptions) {
+    if (typeof options?.root !== 'string' || options.root.trim() === '') {
+      throw new ConfigurationError(
+        'BytesFileSystemStorage needs a `root` directory, e.g. { root: "/var/lib/app/files" }',
+      )
+    }
+    if (
+      options.fileMode !== undefined &&
+      !(Number.isInteger(options.fileMode) && options.fileMode >= 0 && options.fileMode <= 0o777)
+    ) {
+      throw new ConfigurationError(
+        `fileMode must be a permission mode such as 0o444, got ${String(options.fileMode)}`,
+      )
+    }
+    super({ keyGenerator: options.keyGenerator ?? shardedKeyGenerator })
+    this.layout = new Layout(options.root)
+    this.root = this.layout.root
+    this.fileMode = options.fileMode ?? 0o444
+    this.fsync = options.fsync ?? true
+  }
+
+  /** The absolute path of a key's file (the port of CubicWeb's `FSPATH()`). */
+  pathOf(key: string): string {
+    return this.layout.objectPath(this.assertReference(key))
+  }
+
+  protected override assertReference(key: string): string {
+    super.assertReference(key)
+    this.layout.objectPath(key)
+    return key
+  }
+
+  protected async putObject(object: NewObject): Promise<void> {
+    const finalPath = this.layout.objectPath(object.key)
+    const temporaryPath = path.join(this.layout.temporaryDirectory, `${randomUUID()}.tmp`)
+    await this.ensureDirectory(this.layout.temporaryDirectory)
+    // Fail fast, before reading the body; the link below is what really guarantees it.
+    if (await fileExists(finalPath)) throw new KeyConflictError(object.key)
+
+    let handle: FileHandle | undefined
+    try {
+      handle = await open(temporaryPath, 'wx', 0o600)
+      if (object.bytes) await handle.writeFile(object.bytes)
+      else for await (const chunk of object.stream!) await handle.write(chunk as Buffer)
+      if (this.fsync) await handle.sync()
+      await handle.chmod(this.fileMode)
+      await handle.close()
+      handle = undefined
+      await this.ensureDirectory(path.dirname(finalPath), object.key)
+      await this.linkIntoPlace(temporaryPath, finalPath, object.key)
+    } finally {
+      await handle?.close().catch(() => {})
+      await rm(temporaryPath, { force: true }).catch(() => {})
+    }
+    await this.recordChecksum(object.key, object.digest().sha256)
+    if (this.fsync) await syncDirectory(path.dirname(finalPath))
+  }
+
+  /** Atomic and exclusive: link() fails if the name exists, and never exposes a partial file. */
+  private async linkIntoPlace(
+    temporaryPath: string,
+    finalPath: string,
+    key: string,
+  ): Promise<void> {
+    try {
+      await link(temporaryPath, finalPath)
+    } catch (error) {
+      const code = errorCode(error)
+      if (code === 'EEXIST') throw new KeyConflictError(key)
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EOPNOTSUPP')
+        throw error
+      // File systems without hard links: claim the name exclusively, then rename over it.
+      // A crash in between leaves an empty file, never a partial one.
+      const claim = await open(finalPath, 'wx').catch((claimError: unknown) => {
+        throw errorCode(claimError) === 'EEXIST' ? new KeyConflictError(key) : claimError
+      })
+      await claim.close()
+      await rename(temporaryPath, finalPath)
+    }
+  }
+
+  private async recordChecksum(key: string, sha256: string): Promise<void> {
+    const file = this.layout.checksumPath(key)
+    await mkdir(path.dirname(file), { recursive: true })
+    const temporary = `${file}.${randomUUID()}.tmp`
+    await writeSynced(temporary, `${sha256}\n`, this.fsync)
+    await rename(temporary, file)
+  }
+
+  private readonly createdDirectories = new Set<string>()
+
+  private async ensureDirectory(directory: string, key?: string): Promise<void> {
+    if (this.createdDirectories.has(directory)) return
+    try {
+      await mkdir(directory, { recursive: true })
+    } catch (error) {
+      const code = errorCode(error)
+      // A file stands where a directory of this key should be: the key collides with it.
+      if (key !== undefined && (code === 'EEXIST' || code === 'ENOTDIR'))
+        throw new KeyConflictError(key)
+      throw this.unavailable(error, `cannot create directory ${directory}`)
+    }
+    if (this.createdDirectories.size > 10_000) this.createdDirectories.clear()
+    this.createdDirectories.add(directory)
+  }
+
+  protected async getObject(key: string, range: ByteRange | undefined): Promise<OpenedObject> {
+    const file = this.layout.objectPath(key)
+    let handle: FileHandle
+    try {
+      handle = await open(file, 'r')
+    } catch (error) {
+      throw this.translate(error, key)
+    }
+    try {
+      const info = await handle.stat()
+      if (!info.isFile()) throw new ObjectNotFoundError(key)
+      if (!range) return { stream: handle.createReadStream() }
+      const { start, end } = resolveRange(key, range, info.size)
+      return { stream: handle.createReadStream({ start, end }) }
+    } catch (error) {
+      await handle.close()
+      throw error
+    }
+  }
+
+  protected async statObject(key: string): Promise<ObjectStat> {
+    const file = this.layout.objectPath(key)
+    try {
+      const info = await stat(file)
+      if (!info.isFile()) throw new ObjectNotFoundError(key)
+      const sha256 = await readFile(this.layout.checksumPath(key), 'utf8').then(
+        (text) => text.trim(),
+        () => undefined,
+      )
+      return { key, size: info.size, lastModified: info.mtime, ...(sha256 ? { sha256 } : {}) }
+    } catch (error) {
+      throw this.translate(error, key)
+    }
+  }
+
+  protected async deleteObject(key: string): Promise<void> {
+    for (const file of [this.layout.objectPath(key), this.layout.checksumPath(key)]) {
+      try {
+        await unlink(file)
+      } catch (error) {
+        if (!MISSING.has(errorCode(error) ?? '')) throw this.translate(error, key)
+      }
+    }
+  }
+
+  protected async *listObjects(prefix: string): AsyncIterable<ListedObject> {
+    // Start at the deepest directory the prefix names, not at the root.
+    const slash = prefix.lastIndexOf('/')
+    const start = slash === -1 ? this.root : this.layout.objectPath(prefix.slice(0, slash))
+    yield* this.walk(start, prefix)
+  }
+
+  private async *walk(directory: string, prefix: string): AsyncIterable<ListedObject> {
+    let entries
+    try {
+      entries = await opendir(directory)
+    } catch (error) {
+      if (MISSING.has(errorCode(error) ?? '')) return
+      throw this.unavailable(error, `cannot list ${directory}`)
+    }
+    for await (const entry of entries) {
+      const full = path.join(directory, entry.name)
+      if (directory === this.root && entry.name === RESERVED_DIRECTORY) continue
+      const key = this.layout.keyOf(full)
+      if (entry.isDirectory()) {
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.walk(full, prefix)
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        const info = await stat(full).catch(() => undefined)
+        if (info) yield { key, size: info.size, lastModified: info.mtime }
+      }
+    }
+  }
+
+  /**
+   * Removes temporary files left by writes that never finished (a crash, a kill) and that
+   * are older than `olderThanMs` (default 24 h, so writes in flight are never touched).
+   */
+  async removeStaleTemporaryFiles(
+    olderThanMs = 24 * 60 * 60 * 1000,
+  ): Promise<TemporaryFilesReport> {
+    const report = { removed: 0, bytes: 0 }
+    const cutoff = Date.now() - olderThanMs
+    let entries
+    try {
+      entries = await opendir(this.layout.temporaryDirectory)
+    } catch (error) {
+      if (MISSING.has(errorCode(error) ?? '')) return report
+      throw error
+    }
+    for await (const entry of entries) {
+      if (!entry.isFile() || !entry.name.endsWith('.tmp')) continue
+      const full = path.join(this.layout.temporaryDirectory, entry.name)
+      const info = await stat(full).catch(() => undefined)
+      if (!info || info.mtimeMs > cutoff) continue
+      await rm(full, { force: true })
+      report.removed++
+      report.bytes += info.size
+    }
+    return report
+  }
+
+  private translate(error: unknown, key: string): Error {
+    if (error instanceof ObjectNotFoundError) return error
+    if (MISSING.has(errorCode(error) ?? ''))
+      return new ObjectNotFoundError(key, undefined, { cause: error })
+    return this.unavailable(error, `cannot access ${JSON.stringify(key)}`)
+  }
+
+  private unavailable(error: unknown, what: string): Error {
+    if (!(error instanceof Error) || !('code' in error)) return error as Error
+    return new StorageUnavailableError(
+      `BytesFileSystemStorage at ${this.root}: ${what}: ${error.message}`,
+      { cause: error },
+    )
+  }
+}
+
+async function fileExists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  )
+}
+
+async function writeSynced(file: string, content: string, fsync: boolean): Promise<void> {
+  const handle = await open(file, 'wx', 0o644)
+  try {
+    await handle.writeFile(content)
+    if (fsync) await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/** fsync a directory so a new entry in it survives a power loss. Best effort. */
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r').catch(() => undefined)
+  if (!handle) return
+  await handle.sync().catch(() => {})
+  await handle.close()
+}
