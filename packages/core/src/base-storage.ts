@@ -16,6 +16,7 @@ import {
   ObjectNotFoundError,
   RangeNotSatisfiableError,
 } from './errors.js'
+import { runBounded } from './concurrency.js'
 import { DigestStream, isSha256Hex, sha256Hex, type Digest } from './integrity.js'
 import {
   assertValidKey,
@@ -274,20 +275,4 @@ export function resolveRange(
 
 async function collectInto(stream: Readable): Promise<void> {
   for await (const chunk of stream) void chunk
-}
-
-/** Runs `task` over `items` with at most `limit` in flight; rejects with the first failure. */
-export async function runBounded<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T
-      await task(item)
-    }
-  })
-  await Promise.all(workers)
 }

@@ -34,6 +34,7 @@ export {
 export type { KeyContext, KeyGenerator } from './keys.js'
 export { DigestStream, sha256Hex, isSha256Hex } from './integrity.js'
 export type { Digest, DigestStreamOptions } from './integrity.js'
-export { BaseStorage, resolveRange, runBounded } from './base-storage.js'
+export { BaseStorage, resolveRange } from './base-storage.js'
+export { Limiter, runBounded } from './concurrency.js'
 export type { BaseStorageOptions, NewObject, OpenedObject } from './base-storage.js'
 export { MemoryStorage } from './memory-storage.js'

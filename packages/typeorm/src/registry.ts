@@ -1,0 +1,140 @@
+import { EventEmitter } from 'node:events'
+import { ConfigurationError, type AttributeStorage } from '@attrstore/core'
+import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm'
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
+import { storedAttributeOptions, type StoredAttributeOptions } from './decorator.js'
+import { StorageNotConfiguredError } from './errors.js'
+
+/** Something attrstore could not clean up; the object is left for garbage collection. */
+export interface CleanupFailure {
+  /** What was being done: deleting a superseded/removed object after commit, or an upload after rollback. */
+  operation: 'delete-after-commit' | 'delete-after-rollback' | 'delete-after-failed-statement'
+  key: string
+  storage: AttributeStorage
+  error: unknown
+}
+
+/** Events of one DataSource's stored attributes. */
+export interface StorageEventMap {
+  /** A clean-up failed; the user's work was not failed for it. Default: a console warning. */
+  cleanupFailed: [CleanupFailure]
+  /** An object may be orphaned and is left for the garbage collector. */
+  orphaned: [{ key: string; storage: AttributeStorage; reason: string }]
+}
+
+export interface StoredColumn {
+  column: ColumnMetadata
+  options: StoredAttributeOptions
+}
+
+/** What `setStorage` registered on one DataSource. */
+export class StorageBinding {
+  readonly events = new EventEmitter<StorageEventMap>()
+  private readonly storages = new Map<string, AttributeStorage>()
+  private readonly pendingTargets: Array<{ target: EntityTarget<ObjectLiteral>; attribute: string; storage: AttributeStorage }> = []
+
+  constructor(readonly dataSource: DataSource) {}
+
+  register(target: EntityTarget<ObjectLiteral>, attribute: string, storage: AttributeStorage | undefined): void {
+    if (!this.dataSource.isInitialized) {
+      this.pendingTargets.push({ target, attribute, storage: storage as AttributeStorage })
+      return
+    }
+    const metadata = this.dataSource.getMetadata(target)
+    const column = metadata.findColumnWithPropertyPath(attribute)
+    if (!column || !storedAttributeOptions(column.target, column.propertyName)) {
+      throw new ConfigurationError(
+        `${metadata.name}.${attribute} is not a @StoredAttribute(): decorate the property before calling setStorage().`,
+      )
+    }
+    const id = bindingId(metadata, column)
+    if (storage) this.storages.set(id, storage)
+    else this.storages.delete(id)
+  }
+
+  /** Resolves registrations made before the DataSource was initialised. */
+  private settle(): void {
+    if (!this.pendingTargets.length || !this.dataSource.isInitialized) return
+    const pending = this.pendingTargets.splice(0)
+    for (const { target, attribute, storage } of pending) this.register(target, attribute, storage)
+  }
+
+  storageFor(metadata: EntityMetadata, column: ColumnMetadata): AttributeStorage {
+    this.settle()
+    const storage = this.storages.get(bindingId(metadata, column))
+    if (!storage) throw new StorageNotConfiguredError(metadata.name, column.propertyPath)
+    return storage
+  }
+
+  /** Every (entity, column) whose objects live in `storage`: where a key may still be referenced. */
+  usersOf(storage: AttributeStorage): Array<{ metadata: EntityMetadata; column: ColumnMetadata }> {
+    this.settle()
+    const found: Array<{ metadata: EntityMetadata; column: ColumnMetadata }> = []
+    for (const metadata of this.dataSource.entityMetadatas) {
+      for (const { column } of storedColumns(metadata)) {
+        if (this.storages.get(bindingId(metadata, column)) === storage) found.push({ metadata, column })
+      }
+    }
+    return found
+  }
+
+  /** Every registered (entity, column, storage), for tools such as the garbage collector. */
+  bindings(): Array<{ metadata: EntityMetadata; column: ColumnMetadata; storage: AttributeStorage }> {
+    this.settle()
+    const found: Array<{ metadata: EntityMetadata; column: ColumnMetadata; storage: AttributeStorage }> = []
+    for (const metadata of this.dataSource.entityMetadatas) {
+      for (const { column } of storedColumns(metadata)) {
+        const storage = this.storages.get(bindingId(metadata, column))
+        if (storage) found.push({ metadata, column, storage })
+      }
+    }
+    return found
+  }
+
+  /** Whether any row (soft-deleted ones included) of any entity using `storage` holds `key`. */
+  async isReferenced(storage: AttributeStorage, key: string): Promise<boolean> {
+    for (const { metadata, column } of this.usersOf(storage)) {
+      const found = await this.dataSource
+        .createQueryBuilder(metadata.target, 'owner')
+        .withDeleted()
+        .where(`owner.${column.propertyPath} = :key`, { key })
+        .getExists()
+      if (found) return true
+    }
+    return false
+  }
+
+  report(failure: CleanupFailure): void {
+    if (this.events.listenerCount('cleanupFailed') > 0) this.events.emit('cleanupFailed', failure)
+    else {
+      console.warn(
+        `[attrstore] ${failure.operation} of ${JSON.stringify(failure.key)} failed; the object is left for garbage collection:`,
+        failure.error instanceof Error ? failure.error.message : failure.error,
+      )
+    }
+  }
+
+  orphaned(key: string, storage: AttributeStorage, reason: string): void {
+    this.events.emit('orphaned', { key, storage, reason })
+  }
+}
+
+function bindingId(metadata: EntityMetadata, column: ColumnMetadata): string {
+  return `${metadata.tableName}\u0000${column.propertyPath}`
+}
+
+const columnCache = new WeakMap<EntityMetadata, StoredColumn[]>()
+
+/** The stored attributes of an entity, embedded ones included. */
+export function storedColumns(metadata: EntityMetadata): StoredColumn[] {
+  let found = columnCache.get(metadata)
+  if (!found) {
+    found = []
+    for (const column of metadata.columns) {
+      const options = storedAttributeOptions(column.target, column.propertyName)
+      if (options) found.push({ column, options })
+    }
+    columnCache.set(metadata, found)
+  }
+  return found
+}

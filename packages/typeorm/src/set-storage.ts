@@ -1,0 +1,75 @@
+import type { AttributeStorage } from '@attrstore/core'
+import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm'
+import { StorageBinding, type StorageEventMap } from './registry.js'
+import { StoredAttributeSubscriber } from './subscriber.js'
+import { installHooks } from './typeorm-hooks.js'
+import type { EventEmitter } from 'node:events'
+
+const bindings = new WeakMap<DataSource, StorageBinding>()
+
+function bindingOf(dataSource: DataSource): StorageBinding {
+  let binding = bindings.get(dataSource)
+  if (binding) return binding
+  binding = new StorageBinding(dataSource)
+  bindings.set(dataSource, binding)
+  const subscriber = new StoredAttributeSubscriber(binding)
+  if (dataSource.isInitialized) {
+    ;(dataSource.subscribers as unknown as StoredAttributeSubscriber[]).push(subscriber)
+  } else {
+    // initialize() rebuilds `subscribers` from the options, from classes: hand it one.
+    const bound = class extends StoredAttributeSubscriber {
+      constructor() {
+        super(binding!)
+      }
+    }
+    const existing = dataSource.options.subscribers
+    const list = Array.isArray(existing) ? existing : existing ? Object.values(existing) : []
+    Object.assign(dataSource.options, { subscribers: [...list, bound] })
+  }
+  installHooks(dataSource)
+  return binding
+}
+
+/**
+ * Registers the storage of one stored attribute, at start-up: the port of CubicWeb's
+ * `repo.system_source.set_storage('File', 'data', storage)`. Installs attrstore's
+ * subscriber on the DataSource the first time. May be called before or after
+ * `dataSource.initialize()`.
+ *
+ * ```ts
+ * setStorage(dataSource, File, 'data', new S3Storage({ bucket: 'files' }))
+ * ```
+ *
+ * @param attribute the property name; `'embedded.property'` for embedded entities.
+ */
+export function setStorage<Entity extends ObjectLiteral>(
+  dataSource: DataSource,
+  entity: EntityTarget<Entity>,
+  attribute: string,
+  storage: AttributeStorage,
+): void {
+  bindingOf(dataSource).register(entity, attribute, storage)
+}
+
+/** Removes a registration made by {@link setStorage}. */
+export function unsetStorage<Entity extends ObjectLiteral>(
+  dataSource: DataSource,
+  entity: EntityTarget<Entity>,
+  attribute: string,
+): void {
+  bindings.get(dataSource)?.register(entity, attribute, undefined)
+}
+
+/**
+ * Events of a DataSource's stored attributes: `cleanupFailed` when an object could not be
+ * deleted after a commit or rollback (it is left for garbage collection; the user's work is
+ * not failed for it), and `orphaned` when an object may be left unreferenced.
+ */
+export function storageEvents(dataSource: DataSource): EventEmitter<StorageEventMap> {
+  return bindingOf(dataSource).events
+}
+
+/** Every registered (entity metadata, column, storage) of a DataSource: for tools (gc, verify, migrate). */
+export function storageBindings(dataSource: DataSource): ReturnType<StorageBinding['bindings']> {
+  return bindings.get(dataSource)?.bindings() ?? []
+}

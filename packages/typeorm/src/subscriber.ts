@@ -1,0 +1,284 @@
+import { Readable } from 'node:stream'
+import {
+  existingObject,
+  isExistingObject,
+  Limiter,
+  ObjectNotFoundError,
+  sha256Hex,
+  type AttributeStorage,
+  type Body,
+} from '@attrstore/core'
+import type {
+  AfterQueryEvent,
+  EntityMetadata,
+  EntitySubscriberInterface,
+  InsertEvent,
+  LoadEvent,
+  ObjectLiteral,
+  QueryRunner,
+  RemoveEvent,
+  TransactionCommitEvent,
+  TransactionRollbackEvent,
+  UpdateEvent,
+} from 'typeorm'
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
+import { attachedState, attachState, StoredContent, type AttachedState } from './content.js'
+import type { StoredAttributeOptions } from './decorator.js'
+import { storedColumns, type StorageBinding } from './registry.js'
+import { currentAffectedRows, isReloadingForPersistence } from './typeorm-hooks.js'
+import { existingUnitOfWork, transactionDepth, unitOfWork, type UnitOfWork } from './unit-of-work.js'
+
+function isBytes(value: unknown): value is Uint8Array | string {
+  return typeof value === 'string' || value instanceof Uint8Array
+}
+
+function isStream(value: unknown): boolean {
+  return value instanceof Readable || (typeof value === 'object' && value !== null && Symbol.asyncIterator in value)
+}
+
+/** The value attrstore last put in the property is still there, unmodified. */
+function isUnchanged(value: unknown, state: AttachedState | undefined): boolean {
+  if (!state || value !== state.value) return false
+  if (state.sha256 !== undefined && isBytes(value)) return sha256Hex(value) === state.sha256
+  return true
+}
+
+/**
+ * The entity subscriber `setStorage` installs: swaps content for keys on the way in and
+ * keys for content on the way out, and settles uploads and deletions with the transaction.
+ */
+export class StoredAttributeSubscriber implements EntitySubscriberInterface<ObjectLiteral> {
+  private readonly limiters = new WeakMap<AttributeStorage, Limiter>()
+
+  constructor(private readonly binding: StorageBinding) {}
+
+  // ---- loads --------------------------------------------------------------------------
+
+  async afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): Promise<void> {
+    const metadata = event?.metadata
+    if (!metadata || isReloadingForPersistence()) return
+    const columns = storedColumns(metadata)
+    if (!columns.length) return
+    await Promise.all(columns.map(({ column, options }) => this.fill(entity, metadata, column, options)))
+  }
+
+  private async fill(
+    entity: ObjectLiteral,
+    metadata: EntityMetadata,
+    column: ColumnMetadata,
+    options: StoredAttributeOptions,
+  ): Promise<void> {
+    const key: unknown = column.getEntityValue(entity)
+    if (key === undefined || (key !== null && typeof key !== 'string')) return // not selected, or already filled
+    const path = column.propertyPath
+    if (key === null) {
+      attachState(entity, path, { key: null, value: null })
+      return
+    }
+    const storage = this.binding.storageFor(metadata, column)
+    const mode = options.load ?? 'eager'
+    if (mode === 'none') {
+      attachState(entity, path, { key, value: key })
+      return
+    }
+    if (mode === 'lazy') {
+      const handle = new StoredContent(key, storage)
+      column.setEntityValue(entity, handle)
+      attachState(entity, path, { key, value: handle })
+      return
+    }
+    const bytes = await this.limiterOf(storage, options).run(() =>
+      storage.read(key).catch((error: unknown) => {
+        if (error instanceof ObjectNotFoundError) {
+          throw new ObjectNotFoundError(
+            key,
+            `${metadata.name}.${path}: the object ${JSON.stringify(key)} this row references is missing from its storage`,
+            { cause: error },
+          )
+        }
+        throw error
+      }),
+    )
+    column.setEntityValue(entity, bytes)
+    attachState(entity, path, { key, value: bytes, sha256: sha256Hex(bytes) })
+  }
+
+  private limiterOf(storage: AttributeStorage, options: StoredAttributeOptions): Limiter {
+    let limiter = this.limiters.get(storage)
+    if (!limiter) this.limiters.set(storage, (limiter = new Limiter(options.loadConcurrency ?? 8)))
+    return limiter
+  }
+
+  // ---- writes -------------------------------------------------------------------------
+
+  async beforeInsert(event: InsertEvent<ObjectLiteral>): Promise<void> {
+    await this.beforeWrite(event.entity, event.metadata, event.queryRunner, () => [])
+  }
+
+  async beforeUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> {
+    const { entity, databaseEntity, metadata } = event
+    if (!entity) return
+    const affected = databaseEntity ? [databaseEntity] : (currentAffectedRows(metadata) ?? [])
+    await this.beforeWrite(entity, metadata, event.queryRunner, (column) =>
+      affected.map((row) => column.getEntityValue(row) as string | null | undefined),
+      databaseEntity,
+    )
+  }
+
+  private async beforeWrite(
+    entity: ObjectLiteral | undefined,
+    metadata: EntityMetadata,
+    queryRunner: QueryRunner,
+    previousKeys: (column: ColumnMetadata) => Array<string | null | undefined>,
+    databaseEntity?: ObjectLiteral,
+  ): Promise<void> {
+    if (!entity) return
+    const columns = storedColumns(metadata)
+    if (!columns.length) return
+    const unit = unitOfWork(queryRunner, this.binding)
+    const depth = transactionDepth(queryRunner)
+    await Promise.all(
+      columns.map(({ column, options }) =>
+        this.writeColumn({ entity, metadata, column, options, unit, depth, previous: previousKeys(column), databaseEntity }),
+      ),
+    )
+  }
+
+  private async writeColumn(write: {
+    entity: ObjectLiteral
+    metadata: EntityMetadata
+    column: ColumnMetadata
+    options: StoredAttributeOptions
+    unit: UnitOfWork
+    depth: number
+    previous: Array<string | null | undefined>
+    databaseEntity: ObjectLiteral | undefined
+  }): Promise<void> {
+    const { entity, metadata, column, options, unit, depth, previous, databaseEntity } = write
+    const value: unknown = column.getEntityValue(entity)
+    if (value === undefined) return
+    const path = column.propertyPath
+    const state = attachedState(entity, path)
+    const previousKeys = [...new Set(previous.filter((key): key is string => typeof key === 'string'))]
+
+    const storage = this.binding.storageFor(metadata, column)
+    // Unchanged since loaded or saved: make TypeORM see no change, upload nothing.
+    if (databaseEntity) {
+      const current: unknown = column.getEntityValue(databaseEntity)
+      const unchanged =
+        (isUnchanged(value, state) && state?.key === current) ||
+        value === current ||
+        (value instanceof StoredContent && value.storage === storage && value.key === current)
+      if (unchanged) {
+        column.setEntityValue(databaseEntity, value)
+        return
+      }
+    }
+
+    let key: string | null
+    let display: unknown = value
+    let sha256: string | undefined
+    if (value === null) {
+      key = null
+    } else if (value instanceof StoredContent && value.storage === storage) {
+      key = (await storage.write(existingObject(value.key))).key
+    } else {
+      const body: Body = value instanceof StoredContent ? await value.stream() : (value as Body)
+      const result = await storage.write(body, {
+        context: {
+          entityName: metadata.name,
+          attributeName: path,
+          entity,
+          ...optional('fileName', options.fileName?.(entity) ?? undefined),
+        },
+        ...optional('contentType', resolveContentType(options, entity)),
+      })
+      key = result.key
+      if (!result.imported) unit.uploaded(storage, key, depth)
+      if (isStream(value) || isExistingObject(value) || value instanceof StoredContent) {
+        display = new StoredContent(key, storage)
+      } else if (isBytes(value)) {
+        sha256 = result.sha256
+      }
+    }
+    for (const old of previousKeys) if (old !== key) unit.deleteAfterCommit(storage, old, depth)
+
+    column.setEntityValue(entity, key)
+    unit.propertyWritten(entity, {
+      depth,
+      succeeded: () => {
+        column.setEntityValue(entity, display)
+        attachState(entity, path, { key, value: display, ...(sha256 ? { sha256 } : {}) })
+      },
+      failed: () => {
+        column.setEntityValue(entity, value)
+        attachState(entity, path, state)
+      },
+    })
+  }
+
+  afterInsert(event: InsertEvent<ObjectLiteral>): Promise<void> {
+    return this.afterStatement(event.queryRunner, event.entity)
+  }
+
+  afterUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> {
+    return this.afterStatement(event.queryRunner, event.entity)
+  }
+
+  // ---- removals -----------------------------------------------------------------------
+
+  beforeRemove(event: RemoveEvent<ObjectLiteral>): void {
+    const { metadata, queryRunner } = event
+    const columns = storedColumns(metadata)
+    if (!columns.length) return
+    const rows = event.databaseEntity ? [event.databaseEntity] : (currentAffectedRows(metadata) ?? [])
+    if (!rows.length) return
+    const unit = unitOfWork(queryRunner, this.binding)
+    const depth = transactionDepth(queryRunner)
+    for (const { column } of columns) {
+      const storage = this.binding.storageFor(metadata, column)
+      for (const row of rows) {
+        const key: unknown = column.getEntityValue(row)
+        if (typeof key === 'string') unit.deleteAfterCommit(storage, key, depth)
+      }
+    }
+  }
+
+  afterRemove(event: RemoveEvent<ObjectLiteral>): Promise<void> {
+    return this.afterStatement(event.queryRunner, undefined)
+  }
+
+  // ---- outcomes -----------------------------------------------------------------------
+
+  private async afterStatement(queryRunner: QueryRunner, entity: ObjectLiteral | undefined): Promise<void> {
+    const unit = existingUnitOfWork(queryRunner)
+    if (!unit) return
+    unit.statementSucceeded(entity)
+    if (transactionDepth(queryRunner) === 0) await unit.autocommitSucceeded()
+  }
+
+  async afterQuery(event: AfterQueryEvent): Promise<void> {
+    const unit = existingUnitOfWork(event.queryRunner)
+    if (!unit || unit.idle || transactionDepth(event.queryRunner) > 0) return
+    if (!event.success) await unit.autocommitFailed()
+    else if (!/^\s*select\b/i.test(event.query)) unit.autocommitWriteSucceeded()
+  }
+
+  async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+    await existingUnitOfWork(event.queryRunner)?.committed(transactionDepth(event.queryRunner))
+  }
+
+  async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
+    await existingUnitOfWork(event.queryRunner)?.rolledBack(transactionDepth(event.queryRunner))
+  }
+}
+
+function resolveContentType(options: StoredAttributeOptions, entity: ObjectLiteral): string | undefined {
+  const { contentType } = options
+  const resolved = typeof contentType === 'function' ? contentType(entity) : contentType
+  return resolved ?? undefined
+}
+
+function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V }
+}
