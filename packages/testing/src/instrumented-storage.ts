@@ -1,0 +1,114 @@
+import type { Readable } from 'node:stream'
+import type {
+  AttributeStorage,
+  Body,
+  ListedObject,
+  ObjectStat,
+  ReadOptions,
+  VerifyResult,
+  WriteOptions,
+  WriteResult,
+} from '@attrstore/core'
+import { StorageUnavailableError } from '@attrstore/core'
+
+/** The operations of the storage contract, as counted and faulted by {@link InstrumentedStorage}. */
+export type StorageOperation = 'write' | 'read' | 'stat' | 'delete' | 'list' | 'verify'
+
+/** A fault to inject: fail the `nth` call (1-based, counted from now) of `operation`, or every call from it on. */
+export interface InjectedFault {
+  operation: StorageOperation
+  nth?: number
+  /** Keep failing after the nth call. Default false: only that call fails. */
+  persistent?: boolean
+  /** What to throw. Default: a StorageUnavailableError. */
+  error?: () => Error
+}
+
+/**
+ * Wraps a real storage, counts the calls of each operation and fails chosen calls: to
+ * prove what code does when a storage is down, without mocking the storage itself.
+ *
+ * ```ts
+ * const storage = new InstrumentedStorage(new MemoryStorage())
+ * storage.failOn({ operation: 'write' })   // the next write fails
+ * expect(storage.calls.read).toBe(0)       // nothing was downloaded
+ * ```
+ */
+export class InstrumentedStorage implements AttributeStorage {
+  readonly calls: Record<StorageOperation, number> = { write: 0, read: 0, stat: 0, delete: 0, list: 0, verify: 0 }
+  private faults: Array<InjectedFault & { at: number }> = []
+
+  constructor(readonly inner: AttributeStorage) {}
+
+  /** Schedules a fault (see {@link InjectedFault}). */
+  failOn(fault: InjectedFault): this {
+    this.faults.push({ ...fault, at: this.calls[fault.operation] + (fault.nth ?? 1) })
+    return this
+  }
+
+  /** Removes every scheduled fault. */
+  heal(): this {
+    this.faults = []
+    return this
+  }
+
+  /** Sets every counter back to zero (scheduled faults keep their absolute positions). */
+  resetCounts(): this {
+    for (const operation of Object.keys(this.calls) as StorageOperation[]) this.calls[operation] = 0
+    this.faults = []
+    return this
+  }
+
+  private enter(operation: StorageOperation): void {
+    const count = ++this.calls[operation]
+    const fault = this.faults.find(
+      (candidate) => candidate.operation === operation && (candidate.persistent ? count >= candidate.at : count === candidate.at),
+    )
+    if (fault) throw fault.error ? fault.error() : new StorageUnavailableError(`injected fault: ${operation} #${count} fails`)
+  }
+
+  async write(body: Body, options?: WriteOptions): Promise<WriteResult> {
+    this.enter('write')
+    return this.inner.write(body, options)
+  }
+
+  async read(key: string, options?: ReadOptions): Promise<Buffer> {
+    this.enter('read')
+    return this.inner.read(key, options)
+  }
+
+  async readStream(key: string, options?: ReadOptions): Promise<Readable> {
+    this.enter('read')
+    return this.inner.readStream(key, options)
+  }
+
+  async stat(key: string): Promise<ObjectStat> {
+    this.enter('stat')
+    return this.inner.stat(key)
+  }
+
+  async exists(key: string): Promise<boolean> {
+    this.enter('stat')
+    return this.inner.exists(key)
+  }
+
+  async delete(key: string): Promise<void> {
+    this.enter('delete')
+    return this.inner.delete(key)
+  }
+
+  async deleteMany(keys: Iterable<string>): Promise<void> {
+    this.enter('delete')
+    return this.inner.deleteMany(keys)
+  }
+
+  list(prefix?: string): AsyncIterable<ListedObject> {
+    this.enter('list')
+    return this.inner.list(prefix)
+  }
+
+  async verify(key: string): Promise<VerifyResult> {
+    this.enter('verify')
+    return this.inner.verify(key)
+  }
+}
