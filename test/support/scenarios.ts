@@ -400,6 +400,26 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
         expect(world.main.calls.read).toBe(2)
       })
 
+      it('an eager load of many rows downloads with bounded concurrency', async () => {
+        await files().save(Array.from({ length: 40 }, (_, i) => files().create({ name: `many-${i}`, data: `content ${i}` })))
+        let active = 0
+        let peak = 0
+        const read = world.main.read.bind(world.main)
+        world.main.read = async (key, options) => {
+          peak = Math.max(peak, ++active)
+          try {
+            await new Promise((resolve) => setTimeout(resolve, 5))
+            return await read(key, options)
+          } finally {
+            active--
+          }
+        }
+        const rows = await files().find({ order: { id: 'ASC' } })
+        expect(rows.map((row) => text(row.data))).toEqual(Array.from({ length: 40 }, (_, i) => `content ${i}`))
+        expect(peak).toBeGreaterThan(1)
+        expect(peak).toBeLessThanOrEqual(8)
+      })
+
       it("load: 'none' leaves the key", async () => {
         const repository = world.dataSource.getRepository(KeyOnlyFile)
         const saved = await repository.save(repository.create({ data: Buffer.from('key only') }))
