@@ -45,7 +45,9 @@ describe('built packages import from plain Node', () => {
       const storage = new MemoryStorage()
       const { key } = await storage.write('hello')
       console.log(String(await storage.read(key)))`
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', program], { cwd: path.join(root, 'test') })
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', program], {
+      cwd: path.join(root, 'test'),
+    })
     expect(stdout.trim()).toBe('hello')
   })
 })

@@ -25,8 +25,10 @@ export class File {
   @PrimaryGeneratedColumn() id!: number
   @Column({ type: 'varchar', unique: true }) name!: string
   @Column({ type: 'varchar', default: 'application/octet-stream' }) mimeType!: string
-  @StoredAttribute<File>({ contentType: (file) => file.mimeType, fileName: (file) => file.name }) data!: unknown
-  @ManyToOne(() => Folder, (folder) => folder.files, { nullable: true, onDelete: 'CASCADE' }) folder?: Folder | null
+  @StoredAttribute<File>({ contentType: (file) => file.mimeType, fileName: (file) => file.name })
+  data!: unknown
+  @ManyToOne(() => Folder, (folder) => folder.files, { nullable: true, onDelete: 'CASCADE' })
+  folder?: Folder | null
   @DeleteDateColumn() deletedAt?: Date | null
 }
 

@@ -21,14 +21,21 @@ export interface StorageFactory {
 async function filesystemStorages(): Promise<StorageFactory> {
   const base = await mkdtemp(path.join(tmpdir(), 'attrstore-it-fs-'))
   return {
-    create: async () => new BytesFileSystemStorage({ root: path.join(base, randomUUID()), fsync: false }),
+    create: async () =>
+      new BytesFileSystemStorage({ root: path.join(base, randomUUID()), fsync: false }),
     stop: () => rm(base, { recursive: true, force: true }),
   }
 }
 
 async function s3Storages(): Promise<StorageFactory> {
   const { startS3 } = (await import('@attrstore/testing')) as unknown as {
-    startS3(): Promise<{ endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string }; bucket: string; stop(): Promise<void> }>
+    startS3(): Promise<{
+      endpoint: string
+      region: string
+      credentials: { accessKeyId: string; secretAccessKey: string }
+      bucket: string
+      stop(): Promise<void>
+    }>
   }
   const { S3Storage } = (await import('@attrstore/s3')) as unknown as {
     S3Storage: new (options: Record<string, unknown>) => AttributeStorage
@@ -120,7 +127,10 @@ export async function createWorld(database: Database, storages: StorageFactory):
 }
 
 /** Every key that rows (soft-deleted ones included) reference in `storage`. */
-export async function referencedKeys(dataSource: DataSource, storage: AttributeStorage): Promise<string[]> {
+export async function referencedKeys(
+  dataSource: DataSource,
+  storage: AttributeStorage,
+): Promise<string[]> {
   const keys = new Set<string>()
   for (const binding of storageBindings(dataSource)) {
     if (binding.storage !== storage) continue

@@ -7,7 +7,13 @@
 import { Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { existingObject, ObjectNotFoundError, StorageUnavailableError } from '@attrstore/core'
-import { getStorageKey, storageEvents, StoredContent, unsetStorage, type CleanupFailure } from '@attrstore/typeorm'
+import {
+  getStorageKey,
+  storageEvents,
+  StoredContent,
+  unsetStorage,
+  type CleanupFailure,
+} from '@attrstore/typeorm'
 import { Document, File, Folder, KeyOnlyFile, LazyFile, Message } from './entities.js'
 import {
   createWorld,
@@ -27,14 +33,20 @@ const text = (value: unknown): string => {
   throw new Error(`expected a Buffer, got ${value === null ? 'null' : typeof value}`)
 }
 
-export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind: StorageKind): void {
+export function describeTypeormScenarios(
+  databaseKind: DatabaseKind,
+  storageKind: StorageKind,
+): void {
   describe(`TypeORM on ${databaseKind} with ${storageKind} storage`, () => {
     let database: Database
     let storages: StorageFactory
     let world: World
 
     beforeAll(async () => {
-      ;[database, storages] = await Promise.all([startDatabase(databaseKind), storageFactory(storageKind)])
+      ;[database, storages] = await Promise.all([
+        startDatabase(databaseKind),
+        storageFactory(storageKind),
+      ])
     })
     afterAll(async () => {
       await Promise.all([database?.stop(), storages?.stop()])
@@ -159,10 +171,15 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
       it('cascades through relations', async () => {
         const folder = world.dataSource.getRepository(Folder).create({
           name: 'docs',
-          files: [files().create({ name: 'c1', data: Buffer.from('one') }), files().create({ name: 'c2', data: 'two' })],
+          files: [
+            files().create({ name: 'c1', data: Buffer.from('one') }),
+            files().create({ name: 'c2', data: 'two' }),
+          ],
         })
         await world.dataSource.getRepository(Folder).save(folder)
-        const loaded = await world.dataSource.getRepository(Folder).findOneOrFail({ where: { id: folder.id }, relations: { files: true } })
+        const loaded = await world.dataSource
+          .getRepository(Folder)
+          .findOneOrFail({ where: { id: folder.id }, relations: { files: true } })
         expect(loaded.files.map((file) => text(file.data)).sort()).toEqual(['one', 'two'])
         await expectConsistent()
       })
@@ -177,7 +194,9 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
         expect(await storedKeys(world.main)).toEqual([key])
         await expect(
           world.dataSource.transaction(async (manager) => {
-            await manager.save(manager.create(File, { name: 'copy2.bin', data: existingObject(key) }))
+            await manager.save(
+              manager.create(File, { name: 'copy2.bin', data: existingObject(key) }),
+            )
             throw new Error('roll back')
           }),
         ).rejects.toThrow('roll back')
@@ -200,7 +219,9 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
       })
 
       it('an import of a missing object is refused and no row is written', async () => {
-        await expect(newFile('ghost.bin', existingObject('does/not/exist'))).rejects.toBeInstanceOf(ObjectNotFoundError)
+        await expect(newFile('ghost.bin', existingObject('does/not/exist'))).rejects.toBeInstanceOf(
+          ObjectNotFoundError,
+        )
         expect(await files().count()).toBe(0)
       })
     })
@@ -292,7 +313,9 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
             const inside = await manager.findOneByOrFail(File, { id: file.id })
             inside.data = Buffer.from('replaced')
             await manager.save(inside)
-            await manager.save(manager.create(File, { name: 't2.bin', data: Buffer.from('new row') }))
+            await manager.save(
+              manager.create(File, { name: 't2.bin', data: Buffer.from('new row') }),
+            )
             expect(await storedKeys(world.main)).toHaveLength(3)
             throw new Error('abort the transaction')
           }),
@@ -315,16 +338,22 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
         await runner.connect()
         try {
           await runner.startTransaction()
-          const kept = await runner.manager.save(runner.manager.create(File, { name: 'qr1', data: Buffer.from('kept') }))
+          const kept = await runner.manager.save(
+            runner.manager.create(File, { name: 'qr1', data: Buffer.from('kept') }),
+          )
           await runner.commitTransaction()
+          const keptKey = getStorageKey(kept, 'data')
           await runner.startTransaction()
           const loaded = await runner.manager.findOneByOrFail(File, { id: kept.id })
           loaded.data = Buffer.from('discarded')
           await runner.manager.save(loaded)
+          expect(getStorageKey(loaded, 'data')).not.toBe(keptKey)
           await runner.manager.remove(await runner.manager.findOneByOrFail(File, { id: kept.id }))
           await runner.rollbackTransaction()
-          // The entity object shows what it showed before the rolled-back save.
+          // The entity keeps the value the user gave, and points at the committed key again,
+          // so saving it once more uploads again.
           expect(text(loaded.data)).toBe('discarded')
+          expect(getStorageKey(loaded, 'data')).toBe(keptKey)
         } finally {
           await runner.release()
         }
@@ -337,9 +366,13 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
         await runner.connect()
         try {
           await runner.startTransaction()
-          await runner.manager.save(runner.manager.create(File, { name: 'outer', data: Buffer.from('outer') }))
+          await runner.manager.save(
+            runner.manager.create(File, { name: 'outer', data: Buffer.from('outer') }),
+          )
           await runner.startTransaction()
-          await runner.manager.save(runner.manager.create(File, { name: 'inner', data: Buffer.from('inner') }))
+          await runner.manager.save(
+            runner.manager.create(File, { name: 'inner', data: Buffer.from('inner') }),
+          )
           await runner.rollbackTransaction()
           await runner.commitTransaction()
         } finally {
@@ -357,11 +390,21 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
           .save({ name: 'f', files: [files().create({ name: 'l1', data: Buffer.from('one') })] })
         const messages = world.dataSource.getRepository(Message)
         const file = await files().findOneByOrFail({ name: 'l1' })
-        await messages.save(messages.create({ attachment: { fileName: 'a.txt', content: Buffer.from('embedded') }, file }))
+        await messages.save(
+          messages.create({
+            attachment: { fileName: 'a.txt', content: Buffer.from('embedded') },
+            file,
+          }),
+        )
         expect(text((await files().find())[0]!.data)).toBe('one')
         expect(text((await files().findOneOrFail({ where: { name: 'l1' } })).data)).toBe('one')
         expect(text((await files().createQueryBuilder('f').getMany())[0]!.data)).toBe('one')
-        expect(text((await files().createQueryBuilder('f').where('f.name = :n', { n: 'l1' }).getOneOrFail()).data)).toBe('one')
+        expect(
+          text(
+            (await files().createQueryBuilder('f').where('f.name = :n', { n: 'l1' }).getOneOrFail())
+              .data,
+          ),
+        ).toBe('one')
         const joined = await world.dataSource
           .getRepository(Folder)
           .createQueryBuilder('folder')
@@ -387,7 +430,11 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
 
       it("load: 'lazy' reads nothing for a thousand rows, and reads on demand", async () => {
         const lazy = world.dataSource.getRepository(LazyFile)
-        await lazy.save(Array.from({ length: 1000 }, (_, position) => lazy.create({ position, data: `row ${position}` })))
+        await lazy.save(
+          Array.from({ length: 1000 }, (_, position) =>
+            lazy.create({ position, data: `row ${position}` }),
+          ),
+        )
         world.main.resetCounts()
         const rows = await lazy.find({ order: { position: 'ASC' } })
         expect(rows).toHaveLength(1000)
@@ -395,13 +442,19 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
         const handle = rows[42]!.data as StoredContent
         expect(handle).toBeInstanceOf(StoredContent)
         expect(String(await handle.buffer())).toBe('row 42')
-        expect(String(await (await handle.stream({ start: 4, end: 5 })).toArray().then(Buffer.concat))).toBe('42')
+        expect(
+          String(await (await handle.stream({ start: 4, end: 5 })).toArray().then(Buffer.concat)),
+        ).toBe('42')
         expect(await handle.size()).toBe(6)
         expect(world.main.calls.read).toBe(2)
       })
 
       it('an eager load of many rows downloads with bounded concurrency', async () => {
-        await files().save(Array.from({ length: 40 }, (_, i) => files().create({ name: `many-${i}`, data: `content ${i}` })))
+        await files().save(
+          Array.from({ length: 40 }, (_, i) =>
+            files().create({ name: `many-${i}`, data: `content ${i}` }),
+          ),
+        )
         let active = 0
         let peak = 0
         const read = world.main.read.bind(world.main)
@@ -415,7 +468,9 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
           }
         }
         const rows = await files().find({ order: { id: 'ASC' } })
-        expect(rows.map((row) => text(row.data))).toEqual(Array.from({ length: 40 }, (_, i) => `content ${i}`))
+        expect(rows.map((row) => text(row.data))).toEqual(
+          Array.from({ length: 40 }, (_, i) => `content ${i}`),
+        )
         expect(peak).toBeGreaterThan(1)
         expect(peak).toBeLessThanOrEqual(8)
       })
@@ -432,7 +487,13 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
 
       it('several stored attributes, each with its own storage', async () => {
         const documents = world.dataSource.getRepository(Document)
-        const saved = await documents.save(documents.create({ title: 'd', body: Buffer.from('body'), thumbnail: Buffer.from('thumb') }))
+        const saved = await documents.save(
+          documents.create({
+            title: 'd',
+            body: Buffer.from('body'),
+            thumbnail: Buffer.from('thumb'),
+          }),
+        )
         expect(await storedKeys(world.main)).toEqual([getStorageKey(saved, 'body')])
         expect(await storedKeys(world.second)).toEqual([getStorageKey(saved, 'thumbnail')])
         const loaded = await documents.findOneByOrFail({ id: saved.id })
@@ -447,7 +508,9 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
     describe('failures', () => {
       it('storage down during a save: the save rejects and no row is written', async () => {
         world.main.failOn({ operation: 'write' })
-        await expect(newFile('down.bin', Buffer.from('x'))).rejects.toBeInstanceOf(StorageUnavailableError)
+        await expect(newFile('down.bin', Buffer.from('x'))).rejects.toBeInstanceOf(
+          StorageUnavailableError,
+        )
         expect(await files().count()).toBe(0)
         await expectConsistent()
       })
@@ -458,8 +521,12 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
         expect(await storedKeys(world.main)).toHaveLength(1)
         await expectConsistent()
         // And outside a transaction too.
-        await expect(files().save(files().create({ name: 'dup.bin', data: 'third' }), { transaction: false })).rejects.toThrow()
-        await expect(files().insert({ name: 'dup.bin', data: Buffer.from('fourth') })).rejects.toThrow()
+        await expect(
+          files().save(files().create({ name: 'dup.bin', data: 'third' }), { transaction: false }),
+        ).rejects.toThrow()
+        await expect(
+          files().insert({ name: 'dup.bin', data: Buffer.from('fourth') }),
+        ).rejects.toThrow()
         await expectConsistent()
       })
 
@@ -476,14 +543,18 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
         expect(text((await files().findOneByOrFail({ id: file.id })).data)).toBe('v2')
         // Left for garbage collection: the orphan is the old object, and only it.
         const referenced = await referencedKeys(world.dataSource, world.main)
-        expect((await storedKeys(world.main)).filter((key) => !referenced.includes(key))).toEqual([oldKey])
+        expect((await storedKeys(world.main)).filter((key) => !referenced.includes(key))).toEqual([
+          oldKey,
+        ])
       })
 
       it('a load whose object is missing names entity, attribute and key', async () => {
         const file = await newFile('missing.bin', Buffer.from('x'))
         const key = getStorageKey(file, 'data')!
         await world.main.delete(key)
-        const error = await files().findOneBy({ id: file.id }).catch((caught: unknown) => caught)
+        const error = await files()
+          .findOneBy({ id: file.id })
+          .catch((caught: unknown) => caught)
         expect(error).toBeInstanceOf(ObjectNotFoundError)
         expect((error as Error).message).toContain('File.data')
         expect((error as Error).message).toContain(key)
@@ -491,7 +562,9 @@ export function describeTypeormScenarios(databaseKind: DatabaseKind, storageKind
 
       it('an attribute with no storage registered fails with a clear error', async () => {
         unsetStorage(world.dataSource, File, 'data')
-        await expect(newFile('none.bin', Buffer.from('x'))).rejects.toThrow(/setStorage\(dataSource, File, 'data'/)
+        await expect(newFile('none.bin', Buffer.from('x'))).rejects.toThrow(
+          /setStorage\(dataSource, File, 'data'/,
+        )
       })
     })
   })

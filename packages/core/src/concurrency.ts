@@ -23,7 +23,8 @@ export class Limiter {
   private readonly waiting: Array<() => void> = []
 
   constructor(readonly limit: number) {
-    if (!(Number.isInteger(limit) && limit > 0)) throw new RangeError(`limit must be a positive integer, got ${limit}`)
+    if (!(Number.isInteger(limit) && limit > 0))
+      throw new RangeError(`limit must be a positive integer, got ${limit}`)
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {

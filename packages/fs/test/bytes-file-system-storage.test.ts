@@ -3,7 +3,12 @@ import { mkdtemp, readdir, rm, stat, utimes, writeFile, chmod } from 'node:fs/pr
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigurationError, IntegrityError, InvalidKeyError, KeyConflictError } from '@attrstore/core'
+import {
+  ConfigurationError,
+  IntegrityError,
+  InvalidKeyError,
+  KeyConflictError,
+} from '@attrstore/core'
 import { BytesFileSystemStorage } from '@attrstore/fs'
 
 let base: string
@@ -20,7 +25,9 @@ describe('BytesFileSystemStorage', () => {
   it('refuses a missing root or a bad file mode at construction', () => {
     expect(() => new BytesFileSystemStorage({} as never)).toThrow(ConfigurationError)
     expect(() => new BytesFileSystemStorage({ root: '  ' })).toThrow(/needs a `root`/)
-    expect(() => new BytesFileSystemStorage({ root: freshRoot(), fileMode: 0o1777 })).toThrow(ConfigurationError)
+    expect(() => new BytesFileSystemStorage({ root: freshRoot(), fileMode: 0o1777 })).toThrow(
+      ConfigurationError,
+    )
   })
 
   it('shards keys and keeps the file extension the context knows', async () => {
@@ -45,7 +52,10 @@ describe('BytesFileSystemStorage', () => {
   })
 
   it('never lets a key reach outside the root, nor into its reserved directory', async () => {
-    const storage = new BytesFileSystemStorage({ root: freshRoot(), keyGenerator: () => '.attrstore/tmp/evil' })
+    const storage = new BytesFileSystemStorage({
+      root: freshRoot(),
+      keyGenerator: () => '.attrstore/tmp/evil',
+    })
     await expect(storage.write('x')).rejects.toBeInstanceOf(InvalidKeyError)
     expect(() => storage.pathOf('../outside')).toThrow(InvalidKeyError)
     expect(() => storage.pathOf('.attrstore')).toThrow(InvalidKeyError)
@@ -53,7 +63,10 @@ describe('BytesFileSystemStorage', () => {
 
   it('refuses a key whose directory is taken by a file', async () => {
     const keys = ['taken', 'taken/child']
-    const storage = new BytesFileSystemStorage({ root: freshRoot(), keyGenerator: () => keys.shift()! })
+    const storage = new BytesFileSystemStorage({
+      root: freshRoot(),
+      keyGenerator: () => keys.shift()!,
+    })
     await storage.write('file')
     await expect(storage.write('child')).rejects.toBeInstanceOf(KeyConflictError)
     expect(String(await storage.read('taken'))).toBe('file')
@@ -71,7 +84,13 @@ describe('BytesFileSystemStorage', () => {
     const root = freshRoot()
     const child = spawn(
       process.execPath,
-      ['--conditions=@attrstore/source', '--import', 'tsx', path.join(import.meta.dirname, 'fixtures', 'write-until-killed.ts'), root],
+      [
+        '--conditions=@attrstore/source',
+        '--import',
+        'tsx',
+        path.join(import.meta.dirname, 'fixtures', 'write-until-killed.ts'),
+        root,
+      ],
       { cwd: path.resolve(import.meta.dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] },
     )
     await new Promise<void>((resolve, reject) => {
@@ -102,16 +121,22 @@ describe('BytesFileSystemStorage', () => {
   }, 60_000)
 
   const isRoot = process.getuid?.() === 0
-  if (isRoot) console.warn('[fs] unwritable-root case skipped: running as root, where permissions are not enforced')
-  it.skipIf(isRoot)('reports an unwritable root as unavailable, not as a missing object', async () => {
-    const root = freshRoot()
-    const storage = new BytesFileSystemStorage({ root })
-    await storage.write('x')
-    await chmod(root, 0o500)
-    try {
-      await expect(storage.write('y')).rejects.toThrow(/BytesFileSystemStorage/)
-    } finally {
-      await chmod(root, 0o755)
-    }
-  })
+  if (isRoot)
+    console.warn(
+      '[fs] unwritable-root case skipped: running as root, where permissions are not enforced',
+    )
+  it.skipIf(isRoot)(
+    'reports an unwritable root as unavailable, not as a missing object',
+    async () => {
+      const root = freshRoot()
+      const storage = new BytesFileSystemStorage({ root })
+      await storage.write('x')
+      await chmod(root, 0o500)
+      try {
+        await expect(storage.write('y')).rejects.toThrow(/BytesFileSystemStorage/)
+      } finally {
+        await chmod(root, 0o755)
+      }
+    },
+  )
 })

@@ -35,7 +35,14 @@ export interface InjectedFault {
  * ```
  */
 export class InstrumentedStorage implements AttributeStorage {
-  readonly calls: Record<StorageOperation, number> = { write: 0, read: 0, stat: 0, delete: 0, list: 0, verify: 0 }
+  readonly calls: Record<StorageOperation, number> = {
+    write: 0,
+    read: 0,
+    stat: 0,
+    delete: 0,
+    list: 0,
+    verify: 0,
+  }
   private faults: Array<InjectedFault & { at: number }> = []
 
   constructor(readonly inner: AttributeStorage) {}
@@ -62,9 +69,14 @@ export class InstrumentedStorage implements AttributeStorage {
   private enter(operation: StorageOperation): void {
     const count = ++this.calls[operation]
     const fault = this.faults.find(
-      (candidate) => candidate.operation === operation && (candidate.persistent ? count >= candidate.at : count === candidate.at),
+      (candidate) =>
+        candidate.operation === operation &&
+        (candidate.persistent ? count >= candidate.at : count === candidate.at),
     )
-    if (fault) throw fault.error ? fault.error() : new StorageUnavailableError(`injected fault: ${operation} #${count} fails`)
+    if (fault)
+      throw fault.error
+        ? fault.error()
+        : new StorageUnavailableError(`injected fault: ${operation} #${count} fails`)
   }
 
   async write(body: Body, options?: WriteOptions): Promise<WriteResult> {

@@ -60,7 +60,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   } catch (error) {
     await server.stop().catch(() => {})
     await rm(dataDirectory, { recursive: true, force: true })
-    throw new Error(`Could not start the embedded PostgreSQL: ${(error as Error).message}`, { cause: error })
+    throw new Error(`Could not start the embedded PostgreSQL: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
   const urlOf = (name: string): string => `postgres://${user}:${password}@127.0.0.1:${port}/${name}`
   return {

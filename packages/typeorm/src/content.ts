@@ -55,7 +55,11 @@ export function attachedState(entity: object, propertyPath: string): AttachedSta
   return states.get(entity)?.get(propertyPath)
 }
 
-export function attachState(entity: object, propertyPath: string, state: AttachedState | undefined): void {
+export function attachState(
+  entity: object,
+  propertyPath: string,
+  state: AttachedState | undefined,
+): void {
   let perEntity = states.get(entity)
   if (!state) {
     perEntity?.delete(propertyPath)
@@ -73,7 +77,9 @@ export function attachState(entity: object, propertyPath: string, state: Attache
 export function getStorageKey(entity: object, attribute: string): string | null | undefined {
   const state = attachedState(entity, attribute)
   if (state) return state.key
-  const value = attribute.split('.').reduce<unknown>((at, part) => (at as Record<string, unknown> | undefined)?.[part], entity)
+  const value = attribute
+    .split('.')
+    .reduce<unknown>((at, part) => (at as Record<string, unknown> | undefined)?.[part], entity)
   if (value instanceof StoredContent) return value.key
   return undefined
 }

@@ -46,9 +46,12 @@ const registry = new Map<Function, Map<string, RegisteredAttribute>>()
  * }
  * ```
  */
-export function StoredAttribute<Entity = any>(options: StoredAttributeOptions<Entity> = {}): PropertyDecorator {
+export function StoredAttribute<Entity = any>(
+  options: StoredAttributeOptions<Entity> = {},
+): PropertyDecorator {
   return (target, propertyKey) => {
-    if (typeof propertyKey !== 'string') throw new TypeError('@StoredAttribute() needs a string property name')
+    if (typeof propertyKey !== 'string')
+      throw new TypeError('@StoredAttribute() needs a string property name')
     Column({
       type: 'varchar',
       length: options.length ?? 1024,
@@ -63,7 +66,10 @@ export function StoredAttribute<Entity = any>(options: StoredAttributeOptions<En
 }
 
 /** The options of a decorated attribute, or undefined when it is not one. */
-export function storedAttributeOptions(target: Function | string, propertyName: string): StoredAttributeOptions | undefined {
+export function storedAttributeOptions(
+  target: Function | string,
+  propertyName: string,
+): StoredAttributeOptions | undefined {
   if (typeof target === 'string') return undefined
   return registry.get(target)?.get(propertyName)?.options
 }

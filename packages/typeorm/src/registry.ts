@@ -31,15 +31,24 @@ export interface StoredColumn {
 export class StorageBinding {
   readonly events = new EventEmitter<StorageEventMap>()
   private readonly storages = new Map<string, AttributeStorage>()
-  private readonly pendingTargets: Array<{ target: EntityTarget<ObjectLiteral>; attribute: string; storage: AttributeStorage }> = []
+  private readonly pendingTargets: Array<{
+    target: EntityTarget<ObjectLiteral>
+    attribute: string
+    storage: AttributeStorage | undefined
+  }> = []
 
   constructor(readonly dataSource: DataSource) {}
 
-  register(target: EntityTarget<ObjectLiteral>, attribute: string, storage: AttributeStorage | undefined): void {
+  register(
+    target: EntityTarget<ObjectLiteral>,
+    attribute: string,
+    storage: AttributeStorage | undefined,
+  ): void {
     if (!this.dataSource.isInitialized) {
-      this.pendingTargets.push({ target, attribute, storage: storage as AttributeStorage })
+      this.pendingTargets.push({ target, attribute, storage })
       return
     }
+    this.settle() // earlier registrations first, so a later unsetStorage wins
     const metadata = this.dataSource.getMetadata(target)
     const column = metadata.findColumnWithPropertyPath(attribute)
     if (!column || !storedAttributeOptions(column.target, column.propertyName)) {
@@ -72,16 +81,25 @@ export class StorageBinding {
     const found: Array<{ metadata: EntityMetadata; column: ColumnMetadata }> = []
     for (const metadata of this.dataSource.entityMetadatas) {
       for (const { column } of storedColumns(metadata)) {
-        if (this.storages.get(bindingId(metadata, column)) === storage) found.push({ metadata, column })
+        if (this.storages.get(bindingId(metadata, column)) === storage)
+          found.push({ metadata, column })
       }
     }
     return found
   }
 
   /** Every registered (entity, column, storage), for tools such as the garbage collector. */
-  bindings(): Array<{ metadata: EntityMetadata; column: ColumnMetadata; storage: AttributeStorage }> {
+  bindings(): Array<{
+    metadata: EntityMetadata
+    column: ColumnMetadata
+    storage: AttributeStorage
+  }> {
     this.settle()
-    const found: Array<{ metadata: EntityMetadata; column: ColumnMetadata; storage: AttributeStorage }> = []
+    const found: Array<{
+      metadata: EntityMetadata
+      column: ColumnMetadata
+      storage: AttributeStorage
+    }> = []
     for (const metadata of this.dataSource.entityMetadatas) {
       for (const { column } of storedColumns(metadata)) {
         const storage = this.storages.get(bindingId(metadata, column))

@@ -26,14 +26,22 @@ import { attachedState, attachState, StoredContent, type AttachedState } from '.
 import type { StoredAttributeOptions } from './decorator.js'
 import { storedColumns, type StorageBinding } from './registry.js'
 import { currentAffectedRows, isReloadingForPersistence } from './typeorm-hooks.js'
-import { existingUnitOfWork, transactionDepth, unitOfWork, type UnitOfWork } from './unit-of-work.js'
+import {
+  existingUnitOfWork,
+  transactionDepth,
+  unitOfWork,
+  type UnitOfWork,
+} from './unit-of-work.js'
 
 function isBytes(value: unknown): value is Uint8Array | string {
   return typeof value === 'string' || value instanceof Uint8Array
 }
 
 function isStream(value: unknown): boolean {
-  return value instanceof Readable || (typeof value === 'object' && value !== null && Symbol.asyncIterator in value)
+  return (
+    value instanceof Readable ||
+    (typeof value === 'object' && value !== null && Symbol.asyncIterator in value)
+  )
 }
 
 /** The value attrstore last put in the property is still there, unmodified. */
@@ -59,7 +67,9 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     if (!metadata || isReloadingForPersistence()) return
     const columns = storedColumns(metadata)
     if (!columns.length) return
-    await Promise.all(columns.map(({ column, options }) => this.fill(entity, metadata, column, options)))
+    await Promise.all(
+      columns.map(({ column, options }) => this.fill(entity, metadata, column, options)),
+    )
   }
 
   private async fill(
@@ -119,8 +129,11 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     const { entity, databaseEntity, metadata } = event
     if (!entity) return
     const affected = databaseEntity ? [databaseEntity] : (currentAffectedRows(metadata) ?? [])
-    await this.beforeWrite(entity, metadata, event.queryRunner, (column) =>
-      affected.map((row) => column.getEntityValue(row) as string | null | undefined),
+    await this.beforeWrite(
+      entity,
+      metadata,
+      event.queryRunner,
+      (column) => affected.map((row) => column.getEntityValue(row) as string | null | undefined),
       databaseEntity,
     )
   }
@@ -139,7 +152,16 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     const depth = transactionDepth(queryRunner)
     await Promise.all(
       columns.map(({ column, options }) =>
-        this.writeColumn({ entity, metadata, column, options, unit, depth, previous: previousKeys(column), databaseEntity }),
+        this.writeColumn({
+          entity,
+          metadata,
+          column,
+          options,
+          unit,
+          depth,
+          previous: previousKeys(column),
+          databaseEntity,
+        }),
       ),
     )
   }
@@ -159,7 +181,9 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     if (value === undefined) return
     const path = column.propertyPath
     const state = attachedState(entity, path)
-    const previousKeys = [...new Set(previous.filter((key): key is string => typeof key === 'string'))]
+    const previousKeys = [
+      ...new Set(previous.filter((key): key is string => typeof key === 'string')),
+    ]
 
     const storage = this.binding.storageFor(metadata, column)
     // Unchanged since loaded or saved: make TypeORM see no change, upload nothing.
@@ -231,7 +255,9 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     const { metadata, queryRunner } = event
     const columns = storedColumns(metadata)
     if (!columns.length) return
-    const rows = event.databaseEntity ? [event.databaseEntity] : (currentAffectedRows(metadata) ?? [])
+    const rows = event.databaseEntity
+      ? [event.databaseEntity]
+      : (currentAffectedRows(metadata) ?? [])
     if (!rows.length) return
     const unit = unitOfWork(queryRunner, this.binding)
     const depth = transactionDepth(queryRunner)
@@ -250,7 +276,10 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
 
   // ---- outcomes -----------------------------------------------------------------------
 
-  private async afterStatement(queryRunner: QueryRunner, entity: ObjectLiteral | undefined): Promise<void> {
+  private async afterStatement(
+    queryRunner: QueryRunner,
+    entity: ObjectLiteral | undefined,
+  ): Promise<void> {
     const unit = existingUnitOfWork(queryRunner)
     if (!unit) return
     unit.statementSucceeded(entity)
@@ -273,7 +302,10 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
   }
 }
 
-function resolveContentType(options: StoredAttributeOptions, entity: ObjectLiteral): string | undefined {
+function resolveContentType(
+  options: StoredAttributeOptions,
+  entity: ObjectLiteral,
+): string | undefined {
   const { contentType } = options
   const resolved = typeof contentType === 'function' ? contentType(entity) : contentType
   return resolved ?? undefined

@@ -54,7 +54,10 @@ type Executable = { prototype: { execute(this: QueryBuilder<ObjectLiteral>): Pro
 function typeormRootOf(dataSource: DataSource): string {
   for (const loaded of Object.values(require.cache)) {
     const exported = loaded?.exports as { DataSource?: unknown } | undefined
-    if (exported?.DataSource === dataSource.constructor && loaded?.filename.endsWith(`${path.sep}index.js`)) {
+    if (
+      exported?.DataSource === dataSource.constructor &&
+      loaded?.filename.endsWith(`${path.sep}index.js`)
+    ) {
       return path.dirname(loaded.filename)
     }
   }
@@ -66,7 +69,8 @@ export function installHooks(dataSource: DataSource): boolean {
   const root = typeormRootOf(dataSource)
   const known = installed.get(root)
   if (known !== undefined) return known
-  const load = (file: string): Record<string, unknown> => require(path.join(root, file)) as Record<string, unknown>
+  const load = (file: string): Record<string, unknown> =>
+    require(path.join(root, file)) as Record<string, unknown>
   try {
     const { SubjectDatabaseEntityLoader } = load('persistence/SubjectDatabaseEntityLoader.js') as {
       SubjectDatabaseEntityLoader: { prototype: { load(...args: unknown[]): Promise<unknown> } }
@@ -75,11 +79,17 @@ export function installHooks(dataSource: DataSource): boolean {
     SubjectDatabaseEntityLoader.prototype.load = function (this: unknown, ...args: unknown[]) {
       return reloadingForPersistence.run(true, () => reload.apply(this, args))
     }
-    const { UpdateQueryBuilder } = load('query-builder/UpdateQueryBuilder.js') as { UpdateQueryBuilder: Executable }
-    const { DeleteQueryBuilder } = load('query-builder/DeleteQueryBuilder.js') as { DeleteQueryBuilder: Executable }
+    const { UpdateQueryBuilder } = load('query-builder/UpdateQueryBuilder.js') as {
+      UpdateQueryBuilder: Executable
+    }
+    const { DeleteQueryBuilder } = load('query-builder/DeleteQueryBuilder.js') as {
+      DeleteQueryBuilder: Executable
+    }
     wrapExecute(UpdateQueryBuilder, (builder, metadata) => {
       const values = (builder.expressionMap.valuesSet ?? {}) as ObjectLiteral
-      return storedColumns(metadata).some(({ column }) => column.getEntityValue(values) !== undefined)
+      return storedColumns(metadata).some(
+        ({ column }) => column.getEntityValue(values) !== undefined,
+      )
     })
     wrapExecute(DeleteQueryBuilder, () => true)
     installed.set(root, true)
@@ -103,7 +113,12 @@ function wrapExecute(
   builderClass.prototype.execute = async function (this: QueryBuilder<ObjectLiteral>) {
     const alias = this.expressionMap.mainAlias
     const metadata = alias?.hasMetadata ? alias.metadata : undefined
-    if (!metadata || !this.expressionMap.callListeners || !storedColumns(metadata).length || !touchesStoredColumns(this, metadata)) {
+    if (
+      !metadata ||
+      !this.expressionMap.callListeners ||
+      !storedColumns(metadata).length ||
+      !touchesStoredColumns(this, metadata)
+    ) {
       return execute.call(this)
     }
     const rows = await selectAffectedRows(this, metadata)
@@ -112,9 +127,15 @@ function wrapExecute(
 }
 
 /** The affected rows' primary and stored columns, by the statement's own WHERE. */
-async function selectAffectedRows(builder: QueryBuilder<ObjectLiteral>, metadata: EntityMetadata): Promise<ObjectLiteral[]> {
+async function selectAffectedRows(
+  builder: QueryBuilder<ObjectLiteral>,
+  metadata: EntityMetadata,
+): Promise<ObjectLiteral[]> {
   const alias = builder.expressionMap.mainAlias!.name
-  const columns = [...metadata.primaryColumns, ...storedColumns(metadata).map(({ column }) => column)]
+  const columns = [
+    ...metadata.primaryColumns,
+    ...storedColumns(metadata).map(({ column }) => column),
+  ]
   const select = builder
     .clone()
     .select(columns.map((column) => `${alias}.${column.propertyPath}`))

@@ -94,14 +94,22 @@ export class UnitOfWork {
     const safe = uploads.filter((upload) => !upload.maybeCommitted)
     for (const upload of uploads) {
       if (upload.maybeCommitted) {
-        this.binding.orphaned(upload.key, upload.storage, 'a later statement of the same non-transactional save failed')
+        this.binding.orphaned(
+          upload.key,
+          upload.storage,
+          'a later statement of the same non-transactional save failed',
+        )
       }
     }
     const dropped = this.deletions.filter((deletion) => deletion.depth === 0)
     this.deletions = this.deletions.filter((deletion) => deletion.depth > 0)
     for (const deletion of dropped) {
       if (uploads.some((upload) => upload.maybeCommitted)) {
-        this.binding.orphaned(deletion.key, deletion.storage, 'superseded by a non-transactional save that failed part-way')
+        this.binding.orphaned(
+          deletion.key,
+          deletion.storage,
+          'superseded by a non-transactional save that failed part-way',
+        )
       }
     }
     await this.deleteUploads(safe, 'delete-after-failed-statement')
@@ -110,7 +118,8 @@ export class UnitOfWork {
   /** A transaction (or savepoint) committed; `depth` is the depth after it. */
   async committed(depth: number): Promise<void> {
     if (depth > 0) {
-      for (const item of [...this.uploads, ...this.deletions, ...this.settled]) item.depth = Math.min(item.depth, depth)
+      for (const item of [...this.uploads, ...this.deletions, ...this.settled])
+        item.depth = Math.min(item.depth, depth)
       return
     }
     const deletions = this.deletions
@@ -123,7 +132,7 @@ export class UnitOfWork {
 
   /** A transaction (or savepoint) rolled back; `depth` is the depth after it. */
   async rolledBack(depth: number): Promise<void> {
-    this.failPendingWrites(depth)
+    this.failPendingWrites(depth + 1)
     const undone = this.settled.filter((write) => write.depth > depth)
     this.settled = this.settled.filter((write) => write.depth <= depth)
     for (const write of undone.reverse()) write.failed()
@@ -134,25 +143,33 @@ export class UnitOfWork {
   }
 
   get idle(): boolean {
-    return !this.uploads.length && !this.deletions.length && !this.writes.size && !this.settled.length
+    return (
+      !this.uploads.length && !this.deletions.length && !this.writes.size && !this.settled.length
+    )
   }
 
-  private failPendingWrites(depth: number): void {
+  /** Puts back the properties of statements that never completed, at `minDepth` or deeper. */
+  private failPendingWrites(minDepth: number): void {
     for (const [entity, list] of this.writes) {
-      const failing = list.filter((write) => write.depth >= depth)
+      const failing = list.filter((write) => write.depth >= minDepth)
       for (const write of failing.reverse()) write.failed()
-      const kept = list.filter((write) => write.depth < depth)
+      const kept = list.filter((write) => write.depth < minDepth)
       if (kept.length) this.writes.set(entity, kept)
       else this.writes.delete(entity)
     }
   }
 
-  private async deleteUploads(uploads: Upload[], operation: 'delete-after-rollback' | 'delete-after-failed-statement'): Promise<void> {
+  private async deleteUploads(
+    uploads: Upload[],
+    operation: 'delete-after-rollback' | 'delete-after-failed-statement',
+  ): Promise<void> {
     await Promise.all(
       uploads.map((upload) =>
-        upload.storage.delete(upload.key).catch((error: unknown) =>
-          this.binding.report({ operation, key: upload.key, storage: upload.storage, error }),
-        ),
+        upload.storage
+          .delete(upload.key)
+          .catch((error: unknown) =>
+            this.binding.report({ operation, key: upload.key, storage: upload.storage, error }),
+          ),
       ),
     )
   }
