@@ -1,10 +1,10 @@
-import { Column } from 'typeorm'
+import { Column, type ObjectLiteral } from 'typeorm'
 import type { Body } from '@attrstore/core'
 
 /** How a stored attribute is filled when its entity is loaded. */
 export type LoadMode = 'eager' | 'lazy' | 'none'
 
-export interface StoredAttributeOptions<Entity = any> {
+export interface StoredAttributeOptions<Entity extends object = ObjectLiteral> {
   /**
    * - `eager` (default): a `Buffer` after every load, as the original does;
    * - `lazy`: a {@link StoredContent} handle; nothing is downloaded until asked;
@@ -32,7 +32,8 @@ interface RegisteredAttribute {
   options: StoredAttributeOptions
 }
 
-const registry = new Map<Function, Map<string, RegisteredAttribute>>()
+/** Decorated attributes, by the class that declares them (an entity or an embedded class). */
+const registry = new Map<object, Map<string, RegisteredAttribute>>()
 
 /**
  * Marks an entity property as kept in a storage: the column holds the storage key, the
@@ -46,7 +47,7 @@ const registry = new Map<Function, Map<string, RegisteredAttribute>>()
  * }
  * ```
  */
-export function StoredAttribute<Entity = any>(
+export function StoredAttribute<Entity extends object = ObjectLiteral>(
   options: StoredAttributeOptions<Entity> = {},
 ): PropertyDecorator {
   return (target, propertyKey) => {
@@ -61,13 +62,13 @@ export function StoredAttribute<Entity = any>(
     const owner = target.constructor
     let attributes = registry.get(owner)
     if (!attributes) registry.set(owner, (attributes = new Map()))
-    attributes.set(propertyKey, { options: options as StoredAttributeOptions })
+    attributes.set(propertyKey, { options: options as unknown as StoredAttributeOptions })
   }
 }
 
 /** The options of a decorated attribute, or undefined when it is not one. */
 export function storedAttributeOptions(
-  target: Function | string,
+  target: object | string,
   propertyName: string,
 ): StoredAttributeOptions | undefined {
   if (typeof target === 'string') return undefined
