@@ -39,18 +39,11 @@ async function openStorage(config: StorageConfig): Promise<OpenedStorage> {
       }
     }
     case 'embedded-s3': {
-      // The same in-process S3-compatible server the tests use, keeping its objects as
-      // files under the data directory so that the archive outlives this process.
-      const [{ startS3 }, { S3Storage }] = await Promise.all([
-        import('@attrstore/testing'),
+      const [{ startEmbeddedS3 }, { S3Storage }] = await Promise.all([
+        import('./embedded-s3.js'),
         import('@attrstore/s3'),
       ])
-      await mkdir(config.directory, { recursive: true })
-      const server = await startS3({
-        engine: 'fauxqs',
-        directory: config.directory,
-        bucket: config.bucket,
-      })
+      const server = await startEmbeddedS3(config.directory, config.bucket)
       const storage = new S3Storage({
         bucket: server.bucket,
         prefix: config.prefix || undefined,

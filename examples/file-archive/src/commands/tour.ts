@@ -8,11 +8,12 @@
  */
 import { randomFillSync } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { once } from 'node:events'
 import { sha256Hex } from '@attrstore/core'
+import { getStorageKey } from '@attrstore/typeorm'
 import { openArchive, type Archive } from '../archive.js'
 import { resolveConfig } from '../config.js'
 import { File } from '../entity.js'
@@ -229,6 +230,7 @@ export async function tourCommand(options: TourOptions): Promise<void> {
     await changes()
 
     step('a transaction that fails after its upload: attrstore deletes the new object on rollback')
+    let draftKey: string | null | undefined
     try {
       await archive.dataSource.transaction(async (manager) => {
         const draft = manager.create(File, {
@@ -239,13 +241,21 @@ export async function tourCommand(options: TourOptions): Promise<void> {
           data: Buffer.from('draft\n'),
         })
         await manager.save(draft)
+        draftKey = getStorageKey(draft, 'data')
+        const there = typeof draftKey === 'string' && (await archive.storage.exists(draftKey))
         print(
-          `  inside the transaction: row #${draft.id} inserted, object uploaded; now failing on purpose`,
+          `  inside the transaction: row #${draft.id} inserted, object ${draftKey} in the bucket: ${there ? 'yes' : 'no'}`,
         )
+        print('  now failing on purpose')
         throw new Error('simulated failure after the upload')
       })
     } catch (error) {
       print(`  transaction rolled back: ${(error as Error).message}`)
+    }
+    if (typeof draftKey === 'string') {
+      print(
+        `  object ${draftKey} in the bucket after the rollback: ${(await archive.storage.exists(draftKey)) ? 'yes' : 'no'}`,
+      )
     }
     await changes()
 
@@ -266,9 +276,8 @@ export async function tourCommand(options: TourOptions): Promise<void> {
       )
       await changes()
     }
-    const notes = await readFile(path.join(samples, 'notes-v2.txt'))
     print(
-      `\nDone: ${formatBytes(largeSize + notes.length)} and more went through attrstore; the database kept only keys.`,
+      '\nDone: the bytes went to the bucket and back, streamed; the database kept only their keys.',
     )
     if (embedded && options.keep) {
       print(
