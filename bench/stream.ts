@@ -1,0 +1,95 @@
+/**
+ * Streams one large body up and back in a process of its own, so that its peak RSS is the
+ * transfer's alone: `tsx stream.ts <attrstore|raw> <bytes>`, with BENCH_DATABASE_URL and
+ * BENCH_S3 (JSON) set by run.ts. Prints one JSON line.
+ *
+ * - attrstore: `repository.save({ data: readable })`, then a lazy load and `data.stream()`;
+ * - raw: lib-storage `Upload` of the stream, then `GetObject`, consumed as a stream.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3'
+import { setStorage, type StoredContent } from '@attrstore/typeorm'
+import { DataSource } from 'typeorm'
+import type { S3Connection } from './lib/components.js'
+import { rawPut, rawS3Client, s3StorageFor } from './lib/context.js'
+import { ENTITIES, S3Lazy } from './lib/entities.js'
+
+const [mode, sizeArgument] = process.argv.slice(2)
+const size = Number(sizeArgument)
+const connection = JSON.parse(process.env.BENCH_S3!) as S3Connection
+const CHUNK = 1024 * 1024
+
+/** `size` bytes, 1 MiB at a time, never all in memory; hashed as they are produced. */
+function body(hash: ReturnType<typeof createHash>): Readable {
+  const block = randomBytes(CHUNK)
+  let sent = 0
+  return Readable.from(
+    (function* () {
+      while (sent < size) {
+        const chunk = Buffer.from(block.subarray(0, Math.min(CHUNK, size - sent)))
+        chunk.writeUInt32BE(sent / CHUNK, 0) // no two chunks alike
+        sent += chunk.length
+        hash.update(chunk)
+        yield chunk
+      }
+    })(),
+    { objectMode: false },
+  )
+}
+
+async function consume(stream: AsyncIterable<Buffer>): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of stream) hash.update(chunk)
+  return hash.digest('hex')
+}
+
+const sent = createHash('sha256')
+let upMs: number
+let downMs: number
+let received: string
+const baselineRss = process.memoryUsage().rss
+if (mode === 'attrstore') {
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: process.env.BENCH_DATABASE_URL!,
+    entities: ENTITIES,
+  })
+  const storage = s3StorageFor(connection, 'stream')
+  setStorage(dataSource, S3Lazy, 'data', storage)
+  await dataSource.initialize()
+  const repository = dataSource.getRepository(S3Lazy)
+  let started = performance.now()
+  const saved = await repository.save(repository.create({ name: 'stream', data: body(sent) }))
+  upMs = performance.now() - started
+  started = performance.now()
+  const loaded = await repository.findOneByOrFail({ id: saved.id })
+  received = await consume((await (loaded.data as StoredContent).stream()) as AsyncIterable<Buffer>)
+  downMs = performance.now() - started
+  await repository.remove(loaded)
+  await dataSource.destroy()
+} else {
+  const s3 = rawS3Client(connection)
+  const key = `stream-raw/${randomUUID()}`
+  let started = performance.now()
+  await rawPut({ s3, s3conn: connection }, key, body(sent))
+  upMs = performance.now() - started
+  started = performance.now()
+  const response = await s3.send(new GetObjectCommand({ Bucket: connection.bucket, Key: key }))
+  received = await consume(response.Body as AsyncIterable<Buffer>)
+  downMs = performance.now() - started
+  await s3.send(new DeleteObjectCommand({ Bucket: connection.bucket, Key: key }))
+}
+const digest = sent.digest('hex')
+process.stdout.write(
+  `${JSON.stringify({
+    mode,
+    size,
+    upMs,
+    downMs,
+    intact: received === digest,
+    baselineRss,
+    maxRss: process.resourceUsage().maxRSS * 1024,
+  })}\n`,
+)
+process.exit(0)
