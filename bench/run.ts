@@ -125,14 +125,22 @@ async function main(): Promise<void> {
   )
 
   const results: CaseResult[] = []
+  const errors: Array<{ stage: string; message: string }> = []
   let concurrency: ConcurrencyResult | undefined
   let peakRss: number | undefined
   const stage = async (name: string, run: () => Promise<void>): Promise<void> => {
     if (!only.has(name)) return
     const started = performance.now()
     process.stderr.write(`[bench] ${name}...`)
-    await run()
-    process.stderr.write(` ${((performance.now() - started) / 1000).toFixed(0)} s\n`)
+    try {
+      await run()
+      process.stderr.write(` ${((performance.now() - started) / 1000).toFixed(0)} s\n`)
+    } catch (error) {
+      // One broken case must not cost the others: report it, go on.
+      const message = (error as Error).message?.split('\n')[0] ?? String(error)
+      errors.push({ stage: name, message })
+      process.stderr.write(` FAILED: ${message}\n`)
+    }
   }
   try {
     await stage('lazy', async () => void results.push(...(await lazyRows(context, lazyPlan))))
@@ -267,6 +275,7 @@ async function main(): Promise<void> {
     servers: { postgres: postgresVersion, s3: components.s3.label },
     cases: results,
     budgets,
+    errors,
   }
   await writeFile(latest, `${JSON.stringify(report, null, 2)}\n`)
   print()
