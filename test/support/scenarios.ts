@@ -235,10 +235,10 @@ export function describeTypeormScenarios(
       })
 
       it('update(criteria, partial) uploads once and deletes every superseded object after commit', async () => {
-        await newFile('m1', Buffer.from('old1'), { mimeType: 'group' })
-        await newFile('m2', Buffer.from('old2'), { mimeType: 'group' })
-        await newFile('m3', Buffer.from('other'), { mimeType: 'keep' })
-        await files().update({ mimeType: 'group' }, { data: Buffer.from('new') })
+        await newFile('m1', Buffer.from('old1'), { mimeType: 'application/x-group' })
+        await newFile('m2', Buffer.from('old2'), { mimeType: 'application/x-group' })
+        await newFile('m3', Buffer.from('other'), { mimeType: 'application/x-keep' })
+        await files().update({ mimeType: 'application/x-group' }, { data: Buffer.from('new') })
         const rows = await files().find({ order: { name: 'ASC' } })
         expect(rows.map((row) => text(row.data))).toEqual(['new', 'new', 'other'])
         expect(getStorageKey(rows[0]!, 'data')).toBe(getStorageKey(rows[1]!, 'data'))
@@ -270,10 +270,10 @@ export function describeTypeormScenarios(
       })
 
       it('delete(criteria) deletes the objects of the deleted rows after commit', async () => {
-        await newFile('d1', Buffer.from('1'), { mimeType: 'gone' })
-        await newFile('d2', Buffer.from('2'), { mimeType: 'gone' })
+        await newFile('d1', Buffer.from('1'), { mimeType: 'application/x-gone' })
+        await newFile('d2', Buffer.from('2'), { mimeType: 'application/x-gone' })
         await newFile('d3', Buffer.from('3'))
-        await files().delete({ mimeType: 'gone' })
+        await files().delete({ mimeType: 'application/x-gone' })
         expect(await storedKeys(world.main)).toHaveLength(1)
         await expectConsistent()
       })
