@@ -1,0 +1,149 @@
+import path from 'node:path'
+import { ConfigurationError, type AttributeStorage } from '@attrstore/core'
+import { storageBindings } from '@attrstore/typeorm'
+import type { DataSource, EntityMetadata } from 'typeorm'
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
+
+/** One stored attribute and the storage `setStorage` registered for it. */
+export interface Binding {
+  metadata: EntityMetadata
+  column: ColumnMetadata
+  storage: AttributeStorage
+}
+
+/** Selects stored attributes by entity (class, table or target name) and attribute (property path). */
+export interface BindingFilter {
+  entity?: string | undefined
+  attribute?: string | undefined
+}
+
+/** `Document.body` */
+export function bindingLabel(binding: Pick<Binding, 'metadata' | 'column'>): string {
+  return `${binding.metadata.name}.${binding.column.propertyPath}`
+}
+
+/**
+ * The registered stored attributes of a DataSource: `given` when the caller has them (the
+ * data source loader finds them through the application's own copy of
+ * `@attrstore/typeorm`), else those of this package's copy.
+ */
+export function resolveBindings(dataSource: DataSource, given?: readonly Binding[]): Binding[] {
+  const found = [...(given ?? storageBindings(dataSource))]
+  if (!found.length) {
+    throw new ConfigurationError(
+      'No stored attribute of this DataSource has a storage: the data source module must call ' +
+        'setStorage(dataSource, Entity, "attribute", storage) (or export configureStorages(dataSource) that does).',
+    )
+  }
+  return found
+}
+
+export function matchesEntity(metadata: EntityMetadata, name: string): boolean {
+  return metadata.name === name || metadata.tableName === name || metadata.targetName === name
+}
+
+/** The bindings a filter selects; a filter that selects nothing is an error, never "all". */
+export function selectBindings(all: readonly Binding[], filter: BindingFilter = {}): Binding[] {
+  const selected = all.filter(
+    (binding) =>
+      (filter.entity === undefined || matchesEntity(binding.metadata, filter.entity)) &&
+      (filter.attribute === undefined || binding.column.propertyPath === filter.attribute),
+  )
+  if (!selected.length) {
+    const wanted = [filter.entity, filter.attribute].filter(Boolean).join('.')
+    throw new ConfigurationError(
+      `No stored attribute matches ${JSON.stringify(wanted)}; registered: ${all.map(bindingLabel).join(', ')}`,
+    )
+  }
+  return selected
+}
+
+/**
+ * Where a storage keeps its objects, as a URL-like string, when it can be told: two storage
+ * objects with the same location are the same store. `file:<root>/` for the filesystem
+ * storage, `s3://<endpoint>/<bucket>/<prefix>` for S3. Undefined for storages that do not
+ * say (memory, wrappers): those are told apart by object identity.
+ */
+export function storageLocation(storage: AttributeStorage): string | undefined {
+  const probe = storage as unknown as Record<string, unknown>
+  if (typeof probe.root === 'string' && typeof probe.removeStaleTemporaryFiles === 'function') {
+    const root = path.resolve(probe.root)
+    return `file:${root.endsWith(path.sep) ? root : root + path.sep}`
+  }
+  const config = (
+    typeof probe.config === 'object' && probe.config !== null ? probe.config : probe
+  ) as Record<string, unknown>
+  if (typeof config.bucket === 'string') {
+    const endpoint =
+      typeof config.endpoint === 'string' ? config.endpoint.replace(/\/+$/, '') : 'aws'
+    const prefix =
+      typeof config.keyPrefix === 'string'
+        ? config.keyPrefix
+        : typeof config.prefix === 'string'
+          ? config.prefix
+          : ''
+    const normalized = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`
+    return `s3:${endpoint}/${config.bucket}/${normalized}`
+  }
+  return undefined
+}
+
+/** Every stored attribute whose objects live in one store: what gc and stat work on. */
+export interface StorageGroup {
+  /** The location, or a name made from the storage's class for storages without one. */
+  label: string
+  /** The storage listed and deleted from. */
+  storage: AttributeStorage
+  /** Every distinct storage object of this store (several objects may share a location). */
+  storages: AttributeStorage[]
+  /** Every stored attribute using the store: where its keys may be referenced. */
+  users: Binding[]
+}
+
+/**
+ * Groups bindings by store. Storages with the same location are one store; storages whose
+ * locations nest (one root or prefix inside another) are refused: the outer one's listing
+ * would show the inner one's objects, and its own files, under other names.
+ */
+export function groupByStorage(bindings: readonly Binding[]): StorageGroup[] {
+  const groups = new Map<string | AttributeStorage, StorageGroup>()
+  const anonymous = new Map<string, number>()
+  for (const binding of bindings) {
+    const location = storageLocation(binding.storage)
+    const id = location ?? binding.storage
+    let group = groups.get(id)
+    if (!group) {
+      let label = location
+      if (label === undefined) {
+        const kind = binding.storage.constructor?.name ?? 'storage'
+        const count = (anonymous.get(kind) ?? 0) + 1
+        anonymous.set(kind, count)
+        label = count === 1 ? kind : `${kind}#${count}`
+      }
+      group = { label, storage: binding.storage, storages: [], users: [] }
+      groups.set(id, group)
+    }
+    if (!group.storages.includes(binding.storage)) group.storages.push(binding.storage)
+    group.users.push(binding)
+  }
+  const located = [...groups.keys()].filter((id): id is string => typeof id === 'string')
+  for (const outer of located) {
+    for (const inner of located) {
+      if (inner !== outer && inner.startsWith(outer)) {
+        throw new ConfigurationError(
+          `Storage locations nest: ${inner} is inside ${outer}. Listing ${outer} would show the objects ` +
+            `of ${inner} under other keys, so garbage collection cannot tell what is referenced. ` +
+            'Give each storage its own root or prefix, side by side.',
+        )
+      }
+    }
+  }
+  return [...groups.values()]
+}
+
+/** Whether two storages are the same store (same object or same location). */
+export function sameStore(a: AttributeStorage, b: AttributeStorage): boolean {
+  if (a === b) return true
+  const location = storageLocation(a)
+  return location !== undefined && location === storageLocation(b)
+}

@@ -1,0 +1,227 @@
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { ConfigurationError, type AttributeStorage } from '@attrstore/core'
+import * as ownTypeorm from '@attrstore/typeorm'
+import type { DataSource } from 'typeorm'
+import type { Binding } from './bindings.js'
+
+export interface LoadDataSourceOptions {
+  /**
+   * The tsconfig.json used to compile a TypeScript data source (its `experimentalDecorators`
+   * matters to TypeORM entities). Default: the nearest tsconfig.json above the file; `false`:
+   * none.
+   */
+  tsconfig?: string | false
+  /** Initialise the DataSource when the module did not. Default true. */
+  initialize?: boolean
+}
+
+/** A DataSource loaded from the user's module, ready for the commands. */
+export interface LoadedDataSource {
+  dataSource: DataSource
+  /** The absolute path of the module. */
+  file: string
+  /** Everything the module exports. */
+  exports: Record<string, unknown>
+  /** The stored attributes registered with `setStorage`, from the application's own copy of `@attrstore/typeorm`. */
+  bindings(): Binding[]
+  /** A storage the module exports under `name` (e.g. the old storage to migrate from). */
+  storage(name: string): AttributeStorage
+  /** Closes the DataSource (the commands own it once loaded). */
+  destroy(): Promise<void>
+}
+
+const TYPESCRIPT = /\.(c|m)?tsx?$/
+/** Set once tsx's loaders are registered in this process (also by our own test launcher). */
+const TSX_REGISTERED = Symbol.for('attrstore.cli.tsx-registered')
+
+function isDataSource(value: unknown): value is DataSource {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<string, unknown>)['@instanceof'] === Symbol.for('DataSource')
+  )
+}
+
+/** Duck-typed: anything with the storage contract's methods. */
+export function isStorage(value: unknown): value is AttributeStorage {
+  if (typeof value !== 'object' || value === null) return false
+  const probe = value as Record<string, unknown>
+  return [
+    'write',
+    'read',
+    'readStream',
+    'stat',
+    'exists',
+    'delete',
+    'deleteMany',
+    'list',
+    'verify',
+  ].every((method) => typeof probe[method] === 'function')
+}
+
+function nearestTsconfig(directory: string): string | undefined {
+  for (let at = directory; ; at = path.dirname(at)) {
+    const candidate = path.join(at, 'tsconfig.json')
+    if (existsSync(candidate)) return candidate
+    if (path.dirname(at) === at) return undefined
+  }
+}
+
+async function registerTypeScript(tsconfig: string | false): Promise<void> {
+  const globals = globalThis as Record<symbol, unknown>
+  if (globals[TSX_REGISTERED]) return
+  // tsx's CommonJS hook reads the tsconfig path from the environment.
+  if (tsconfig !== false) process.env.TSX_TSCONFIG_PATH ??= tsconfig
+  const esm = await import('tsx/esm/api')
+  esm.register({ tsconfig })
+  const cjs = await import('tsx/cjs/api')
+  cjs.register()
+  globals[TSX_REGISTERED] = true
+}
+
+/** The exports worth looking at: named ones, and those of a CommonJS `module.exports` object. */
+function candidates(exported: Record<string, unknown>): Array<[string, unknown]> {
+  const entries = Object.entries(exported)
+  const fallback = exported.default
+  if (
+    typeof fallback === 'object' &&
+    fallback !== null &&
+    !isDataSource(fallback) &&
+    !isStorage(fallback)
+  ) {
+    for (const [name, value] of Object.entries(fallback))
+      if (!(name in exported)) entries.push([name, value])
+  }
+  return entries
+}
+
+async function findDataSource(
+  exported: Record<string, unknown>,
+  file: string,
+): Promise<DataSource> {
+  const found: DataSource[] = []
+  for (const [name, value] of candidates(exported)) {
+    if (name === 'configureStorages') continue
+    // Exported promises (an async factory's result) are awaited, as TypeORM's CLI does.
+    const resolved = value instanceof Promise ? await value : value
+    if (isDataSource(resolved) && !found.includes(resolved)) found.push(resolved)
+  }
+  if (!found.length && typeof exported.default === 'function') {
+    // A factory: `export default async () => new DataSource(...)`.
+    const made: unknown = await (exported.default as () => unknown)()
+    if (isDataSource(made)) found.push(made)
+  }
+  if (found.length === 1) return found[0]!
+  throw new ConfigurationError(
+    found.length
+      ? `${file} exports ${found.length} DataSource instances: export exactly one.`
+      : `${file} exports no DataSource: export one (default or named), a promise of one, or a default factory function returning one.`,
+  )
+}
+
+function resolveFrom(parent: string, specifier: string): string | undefined {
+  try {
+    return createRequire(parent).resolve(specifier)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `storageBindings` of the copy of `@attrstore/typeorm` that the module itself imports
+ * (registrations live in that copy): this CLI may be installed elsewhere than the
+ * application.
+ */
+async function applicationBindings(file: string): Promise<(dataSource: DataSource) => Binding[]> {
+  const own = ownTypeorm.storageBindings as (dataSource: DataSource) => Binding[]
+  const theirPath = resolveFrom(file, '@attrstore/typeorm')
+  if (
+    theirPath === undefined ||
+    theirPath === resolveFrom(fileURLToPath(import.meta.url), '@attrstore/typeorm')
+  )
+    return own
+  let candidate: unknown
+  try {
+    candidate = ((await import(pathToFileURL(theirPath).href)) as { storageBindings?: unknown })
+      .storageBindings
+  } catch {
+    return own
+  }
+  if (typeof candidate !== 'function' || candidate === own) return own
+  const theirs = candidate as (dataSource: DataSource) => Binding[]
+  return (dataSource) => {
+    const found = theirs(dataSource)
+    return found.length ? found : own(dataSource)
+  }
+}
+
+/**
+ * Loads a TypeORM DataSource the way the TypeORM CLI does (`-d path/to/data-source.ts`):
+ *
+ * - the module (`.ts`, `.mts`, `.cts`, `.js`, `.mjs`, `.cjs`; TypeScript compiled on the fly
+ *   by tsx) exports exactly one DataSource instance, as its default export or a named one,
+ *   or a promise of one, or a default factory function returning one (or a promise of one);
+ * - the module registers storages itself (`setStorage(...)` at its top level works before
+ *   `initialize()`), or exports `configureStorages(dataSource)`, called after initialisation;
+ * - other exported storages can be named with `storage(name)` (e.g. `--from legacyFiles`).
+ *
+ * As TypeORM's CLI does, it turns `synchronize`, `migrationsRun` and `dropSchema` off
+ * before initialising: these tools never change the schema.
+ */
+export async function loadDataSource(
+  file: string,
+  options: LoadDataSourceOptions = {},
+): Promise<LoadedDataSource> {
+  const absolute = path.resolve(file)
+  if (!existsSync(absolute)) throw new ConfigurationError(`Data source file not found: ${absolute}`)
+  if (TYPESCRIPT.test(absolute)) {
+    await registerTypeScript(options.tsconfig ?? nearestTsconfig(path.dirname(absolute)) ?? false)
+  }
+  let exported: Record<string, unknown>
+  try {
+    exported = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>
+  } catch (error) {
+    throw new ConfigurationError(
+      `Unable to load the data source ${absolute}: ${(error as Error).message}`,
+      { cause: error },
+    )
+  }
+  const dataSource = await findDataSource(exported, absolute)
+  if (!dataSource.isInitialized) {
+    dataSource.setOptions({ synchronize: false, migrationsRun: false, dropSchema: false })
+    if (options.initialize !== false) await dataSource.initialize()
+  }
+  const configure =
+    exported.configureStorages ??
+    (exported.default as Record<string, unknown> | undefined)?.configureStorages
+  if (typeof configure === 'function')
+    await (configure as (dataSource: DataSource) => unknown)(dataSource)
+  const bindingsOf = await applicationBindings(absolute)
+  return {
+    dataSource,
+    file: absolute,
+    exports: exported,
+    bindings: () => bindingsOf(dataSource),
+    storage(name) {
+      const value = candidates(exported).find(([exportName]) => exportName === name)?.[1]
+      if (!isStorage(value)) {
+        const storages = candidates(exported)
+          .filter(([, v]) => isStorage(v))
+          .map(([n]) => n)
+        throw new ConfigurationError(
+          `${absolute} exports no storage named ${JSON.stringify(name)}` +
+            (storages.length
+              ? `; it exports: ${storages.join(', ')}`
+              : ': export the storage to migrate from, e.g. `export const legacyFiles = new BytesFileSystemStorage({ root })`'),
+        )
+      }
+      return value
+    },
+    async destroy() {
+      if (dataSource.isInitialized) await dataSource.destroy()
+    },
+  }
+}

@@ -1,0 +1,214 @@
+import type { DataSource } from 'typeorm'
+import {
+  bindingLabel,
+  groupByStorage,
+  resolveBindings,
+  selectBindings,
+  type Binding,
+  type BindingFilter,
+} from './bindings.js'
+import type { ProgressListener } from './progress.js'
+import { checkStoreMatchesRows, classify, scanStore, type ObjectState } from './scan.js'
+
+export const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000
+
+export interface CollectGarbageOptions extends BindingFilter {
+  /** The registered stored attributes; default: those of the DataSource. */
+  bindings?: readonly Binding[]
+  /**
+   * Unreferenced objects younger than this are kept: their row may not be committed yet.
+   * Default 24 h. Also the age past which temporary files and multipart uploads are stale.
+   */
+  graceMs?: number
+  /** Really delete. Default false: a dry run that only counts. */
+  delete?: boolean
+  /** Objects listed per batch of reference queries (memory holds one batch). Default 1000. */
+  batchSize?: number
+  /** Stops after the current batch; what was deleted so far stays deleted, nothing else is touched. */
+  signal?: AbortSignal
+  onProgress?: ProgressListener
+  /** Called for every orphan found (deleted or, in a dry run, that would be). */
+  onOrphan?: (orphan: {
+    store: string
+    key: string
+    size: number
+    lastModified: Date | undefined
+    deleted: boolean
+  }) => void
+  /** Clock, for tests. */
+  now?: () => number
+}
+
+export interface Tally {
+  count: number
+  bytes: number
+}
+
+export interface StoreGarbageReport {
+  /** The store: its location, or its class name when it has none. */
+  store: string
+  /** Every stored attribute whose rows were checked for references to this store. */
+  users: string[]
+  listed: Tally
+  referenced: Tally
+  /** Unreferenced and older than the grace period. */
+  orphans: Tally
+  /** Orphans deleted (0 in a dry run). */
+  deleted: Tally
+  /** Unreferenced but within the grace period: kept. */
+  recent: Tally
+  /** Unreferenced, with no modification date from the storage: kept. */
+  undated: Tally
+  /** Stale temporary files of a filesystem storage removed; `skipped` in a dry run; absent when not applicable. */
+  temporaryFiles?: Tally | 'skipped'
+  /**
+   * Stale multipart uploads of an S3 storage aborted; `skipped` in a dry run; `unsupported`
+   * when the server cannot list them; absent when not applicable.
+   */
+  multipartUploads?: Tally | 'skipped' | 'unsupported'
+  /** False when stopped before the end of the listing. */
+  complete: boolean
+}
+
+export interface GarbageReport {
+  dryRun: boolean
+  graceMs: number
+  stores: StoreGarbageReport[]
+  /** False when stopped by the signal. */
+  complete: boolean
+}
+
+const STATE_TALLY = {
+  referenced: 'referenced',
+  orphan: 'orphans',
+  recent: 'recent',
+  undated: 'undated',
+} as const satisfies Record<ObjectState, keyof StoreGarbageReport>
+
+const tally = (): Tally => ({ count: 0, bytes: 0 })
+
+function add(into: Tally, bytes: number): void {
+  into.count++
+  into.bytes += bytes
+}
+
+/** Reads `{ removed | aborted | count, bytes }`-like reports of the storages' own clean-ups. */
+function asTally(report: unknown): Tally {
+  const value = (report ?? {}) as Record<string, unknown>
+  const count = [value.removed, value.aborted, value.count].find((n) => typeof n === 'number')
+  return {
+    count: (count as number | undefined) ?? 0,
+    bytes: typeof value.bytes === 'number' ? value.bytes : 0,
+  }
+}
+
+/**
+ * The garbage collector: lists every object of each store, asks the database which ones
+ * rows reference (every stored attribute using the store, soft-deleted rows included),
+ * and deletes the unreferenced ones older than the grace period. Also removes stale
+ * temporary files (filesystem) and aborts stale multipart uploads (S3).
+ *
+ * Dry run by default. Safety rules: an object is deleted only when it was listed, no row
+ * of any user of its store references it, and the storage dates it before the grace
+ * cut-off computed when the run started (undated objects are kept); stores whose
+ * locations nest, or whose sampled references do not match the listing, are refused.
+ */
+export async function collectGarbage(
+  dataSource: DataSource,
+  options: CollectGarbageOptions = {},
+): Promise<GarbageReport> {
+  const all = resolveBindings(dataSource, options.bindings)
+  const selected = options.entity || options.attribute ? selectBindings(all, options) : all
+  const groups = groupByStorage(all).filter((group) =>
+    group.users.some((user) => selected.includes(user)),
+  )
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
+  if (!(Number.isFinite(graceMs) && graceMs >= 0))
+    throw new RangeError(`graceMs must be >= 0, got ${graceMs}`)
+  const dryRun = options.delete !== true
+  const cutoff = (options.now ?? Date.now)() - graceMs
+  const report: GarbageReport = { dryRun, graceMs, stores: [], complete: true }
+
+  for (const group of groups) {
+    if (options.signal?.aborted) {
+      report.complete = false
+      break
+    }
+    if (!dryRun) await checkStoreMatchesRows(dataSource, group)
+    const store: StoreGarbageReport = {
+      store: group.label,
+      users: group.users.map(bindingLabel),
+      listed: tally(),
+      referenced: tally(),
+      orphans: tally(),
+      deleted: tally(),
+      recent: tally(),
+      undated: tally(),
+      complete: false,
+    }
+    report.stores.push(store)
+    store.complete = await scanStore(
+      dataSource,
+      group,
+      {
+        batchSize: options.batchSize ?? 1000,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        task: `gc ${group.label}`,
+      },
+      async ({ objects, referenced }) => {
+        const doomed = new Set<string>()
+        for (const object of objects) {
+          add(store.listed, object.size)
+          const state = classify(object, referenced.has(object.key), cutoff)
+          add(store[STATE_TALLY[state]], object.size)
+          if (state === 'orphan') doomed.add(object.key)
+        }
+        if (!dryRun && doomed.size) await group.storage.deleteMany(doomed)
+        for (const object of objects) {
+          if (!doomed.has(object.key)) continue
+          if (!dryRun) add(store.deleted, object.size)
+          options.onOrphan?.({
+            store: group.label,
+            key: object.key,
+            size: object.size,
+            lastModified: object.lastModified,
+            deleted: !dryRun,
+          })
+        }
+      },
+    )
+    if (!store.complete) {
+      report.complete = false
+      break
+    }
+    const cleaner = group.storages.find(
+      (s) =>
+        typeof (s as unknown as Record<string, unknown>).removeStaleTemporaryFiles === 'function',
+    )
+    if (cleaner) {
+      store.temporaryFiles = dryRun
+        ? 'skipped'
+        : asTally(
+            await (
+              cleaner as unknown as { removeStaleTemporaryFiles(ms: number): Promise<unknown> }
+            ).removeStaleTemporaryFiles(graceMs),
+          )
+    }
+    const aborter = group.storages.find(
+      (s) =>
+        typeof (s as unknown as Record<string, unknown>).abortStaleMultipartUploads === 'function',
+    )
+    if (aborter && dryRun) store.multipartUploads = 'skipped'
+    else if (aborter) {
+      const outcome = await (
+        aborter as unknown as { abortStaleMultipartUploads(ms: number): Promise<unknown> }
+      ).abortStaleMultipartUploads(graceMs)
+      store.multipartUploads =
+        (outcome as { supported?: unknown } | undefined)?.supported === false
+          ? 'unsupported'
+          : asTally(outcome)
+    }
+  }
+  return report
+}

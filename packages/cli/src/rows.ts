@@ -1,0 +1,205 @@
+import type {
+  DataSource,
+  EntityMetadata,
+  ObjectLiteral,
+  QueryRunner,
+  SelectQueryBuilder,
+} from 'typeorm'
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
+
+/** The alias every query of this package gives the scanned table. */
+export const ROW = 'r'
+
+/** A SQL condition with its named parameters (`:name`). */
+export interface Condition {
+  sql: string
+  parameters?: ObjectLiteral
+}
+
+/** `"r"."column"`, escaped for the driver. */
+export function columnSql(dataSource: DataSource, databaseName: string, alias = ROW): string {
+  const { driver } = dataSource
+  return `${driver.escape(alias)}.${driver.escape(databaseName)}`
+}
+
+/** The table of an entity, escaped for the driver (schema-qualified when it is). */
+export function tableSql(dataSource: DataSource, metadata: EntityMetadata): string {
+  return metadata.tablePath
+    .split('.')
+    .map((part) => (part === '' ? part : dataSource.driver.escape(part)))
+    .join('.')
+}
+
+/** A raw column name given on the command line: a plain SQL identifier, nothing else. */
+export function assertIdentifier(name: string, what: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(name)) {
+    throw new RangeError(
+      `${what} must be a plain column name (letters, digits, _), got ${JSON.stringify(name)}`,
+    )
+  }
+  return name
+}
+
+/** A row's primary key, one value per primary column, in `metadata.primaryColumns` order. */
+export type PrimaryKey = unknown[]
+
+/** `42`, or `{"tenant":1,"id":42}` for composite keys. */
+export function formatPrimaryKey(metadata: EntityMetadata, id: PrimaryKey): string {
+  if (id.length === 1) return String(id[0])
+  return JSON.stringify(
+    Object.fromEntries(metadata.primaryColumns.map((column, i) => [column.propertyPath, id[i]])),
+  )
+}
+
+/** Parses `--after` values: a single value, or JSON for composite keys. */
+export function parsePrimaryKey(metadata: EntityMetadata, text: string): PrimaryKey {
+  const columns = metadata.primaryColumns
+  if (columns.length === 1) return [text]
+  const parsed = JSON.parse(text) as Record<string, unknown> | unknown[]
+  if (Array.isArray(parsed)) return parsed
+  return columns.map((column) => parsed[column.propertyPath])
+}
+
+/** Starts a SELECT over every row of an entity, soft-deleted ones included. */
+export function selectRows(
+  dataSource: DataSource,
+  metadata: EntityMetadata,
+  runner?: QueryRunner,
+): SelectQueryBuilder<ObjectLiteral> {
+  return dataSource.createQueryBuilder(runner).from(metadata.target, ROW).withDeleted()
+}
+
+function applyConditions(
+  builder: SelectQueryBuilder<ObjectLiteral>,
+  conditions: readonly Condition[],
+): void {
+  for (const { sql, parameters } of conditions) builder.andWhere(sql, parameters)
+}
+
+/** `COUNT(*)` of the rows matching every condition (soft-deleted rows included). */
+export async function countRows(
+  dataSource: DataSource,
+  metadata: EntityMetadata,
+  conditions: readonly Condition[] = [],
+  expression = 'COUNT(*)',
+): Promise<number> {
+  const builder = selectRows(dataSource, metadata).select(expression, 'n')
+  applyConditions(builder, conditions)
+  const row = await builder.getRawOne<{ n: unknown }>()
+  return Number(row?.n ?? 0)
+}
+
+export interface KeysetScan {
+  dataSource: DataSource
+  metadata: EntityMetadata
+  /** Extra expressions to select, by alias (lower-case aliases: some drivers fold case). */
+  select: Record<string, string>
+  /** Conditions every row must meet, ANDed. Parameter names must not start with `ks_`. */
+  where?: readonly Condition[]
+  /** Rows per page. */
+  batchSize: number
+  /** Start after this primary key (exclusive). */
+  after?: PrimaryKey | undefined
+}
+
+/** One row of a page: its primary key and the selected values. */
+export interface ScannedRow {
+  id: PrimaryKey
+  values: Record<string, unknown>
+}
+
+/**
+ * Every matching row, by pages of `batchSize` in primary-key order, with keyset
+ * pagination: each page is `WHERE pk > :last ORDER BY pk LIMIT n`, so a page costs the same
+ * on the millionth row as on the first, memory holds one page, and rows inserted or
+ * changed behind the cursor never shift the pages ahead of it (no OFFSET).
+ */
+export async function* keysetPages(scan: KeysetScan): AsyncGenerator<ScannedRow[]> {
+  const { dataSource, metadata, batchSize } = scan
+  const primary = metadata.primaryColumns
+  if (!primary.length)
+    throw new RangeError(`${metadata.name} has no primary key: rows cannot be paged`)
+  const pkSql = primary.map((column: ColumnMetadata) => columnSql(dataSource, column.databaseName))
+  let after = scan.after
+  while (true) {
+    const builder = selectRows(dataSource, metadata)
+    pkSql.forEach((sql, i) =>
+      i === 0 ? builder.select(sql, `pk${i}`) : builder.addSelect(sql, `pk${i}`),
+    )
+    for (const [alias, sql] of Object.entries(scan.select)) builder.addSelect(sql, alias)
+    applyConditions(builder, scan.where ?? [])
+    if (after) applyConditions(builder, [afterCondition(pkSql, after)])
+    pkSql.forEach((sql) => builder.addOrderBy(sql, 'ASC'))
+    builder.limit(batchSize)
+    const raw = await builder.getRawMany<Record<string, unknown>>()
+    if (!raw.length) return
+    const page = raw.map((row) => ({ id: pkSql.map((_, i) => row[`pk${i}`]), values: row }))
+    yield page
+    if (raw.length < batchSize) return
+    after = page[page.length - 1]!.id
+  }
+}
+
+/** `pk > :after`, or for composite keys `a > :a OR (a = :a AND b > :b) ...`: portable SQL. */
+function afterCondition(pkSql: string[], after: PrimaryKey): Condition {
+  const parameters: ObjectLiteral = {}
+  after.forEach((value, i) => (parameters[`ks_${i}`] = value))
+  const alternatives = pkSql.map((sql, i) => {
+    const equal = pkSql.slice(0, i).map((previous, j) => `${previous} = :ks_${j}`)
+    return [...equal, `${sql} > :ks_${i}`].join(' AND ')
+  })
+  return {
+    sql:
+      alternatives.length === 1 ? alternatives[0]! : alternatives.map((a) => `(${a})`).join(' OR '),
+    parameters,
+  }
+}
+
+/** `WHERE pk = :id` for one row, parameters prefixed with `prefix`. */
+export function primaryKeyCondition(
+  dataSource: DataSource,
+  metadata: EntityMetadata,
+  id: PrimaryKey,
+  prefix: string,
+  alias?: string,
+): Condition {
+  const parameters: ObjectLiteral = {}
+  const sql = metadata.primaryColumns
+    .map((column, i) => {
+      parameters[`${prefix}${i}`] = id[i]
+      const name =
+        alias === undefined
+          ? dataSource.driver.escape(column.databaseName)
+          : columnSql(dataSource, column.databaseName, alias)
+      return `${name} = :${prefix}${i}`
+    })
+    .join(' AND ')
+  return { sql, parameters }
+}
+
+/**
+ * Runs an `UPDATE ... WHERE ...` given with named parameters and returns how many rows it
+ * changed. Raw SQL on purpose: attrstore's subscriber must not see these writes (it would
+ * take the new key for content to upload).
+ */
+export async function updateRows(
+  runner: QueryRunner,
+  metadata: EntityMetadata,
+  assignments: Record<string, unknown>,
+  where: readonly Condition[],
+): Promise<number> {
+  const { driver } = runner.connection
+  const parameters: ObjectLiteral = {}
+  const set = Object.entries(assignments)
+    .map(([column, value], i) => {
+      if (value === null) return `${driver.escape(column)} = NULL`
+      parameters[`set_${i}`] = value
+      return `${driver.escape(column)} = :set_${i}`
+    })
+    .join(', ')
+  for (const condition of where) Object.assign(parameters, condition.parameters)
+  const sql = `UPDATE ${tableSql(runner.connection, metadata)} SET ${set} WHERE ${where.map((c) => `(${c.sql})`).join(' AND ')}`
+  const [query, values] = driver.escapeQueryWithParameters(sql, parameters)
+  const result = (await runner.query(query, values, true)) as { affected?: number }
+  return result.affected ?? 0
+}

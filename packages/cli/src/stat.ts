@@ -1,0 +1,142 @@
+import type { DataSource } from 'typeorm'
+import {
+  groupByStorage,
+  resolveBindings,
+  selectBindings,
+  type Binding,
+  type BindingFilter,
+} from './bindings.js'
+import { DEFAULT_GRACE_MS, type Tally } from './gc.js'
+import type { ProgressListener } from './progress.js'
+import { columnSql, countRows } from './rows.js'
+import { classify, scanStore } from './scan.js'
+
+export interface StatisticsOptions extends BindingFilter {
+  bindings?: readonly Binding[]
+  /** Unreferenced objects younger than this are counted as recent, not orphans. Default 24 h. */
+  graceMs?: number
+  /** Objects listed per batch of reference queries. Default 1000. */
+  batchSize?: number
+  signal?: AbortSignal
+  onProgress?: ProgressListener
+  now?: () => number
+}
+
+export interface AttributeStatistics {
+  entity: string
+  attribute: string
+  store: string
+  /** Rows of the entity, soft-deleted ones included. */
+  rows: number
+  /** Rows whose attribute is not null. */
+  withKey: number
+  /** Distinct keys in the column. */
+  keys: number
+  /** Objects of the store that rows of this attribute reference. */
+  objects: number
+  /** Their bytes. */
+  bytes: number
+  /** Distinct keys whose object is missing from the store. */
+  missing: number
+}
+
+export interface StoreStatistics {
+  store: string
+  objects: Tally
+  referenced: Tally
+  /** Unreferenced and older than the grace period: what `gc` would delete. */
+  orphans: Tally
+  /** Unreferenced but within the grace period. */
+  recent: Tally
+  /** Unreferenced, undated. */
+  undated: Tally
+}
+
+export interface Statistics {
+  graceMs: number
+  attributes: AttributeStatistics[]
+  stores: StoreStatistics[]
+  complete: boolean
+}
+
+/** Per stored attribute: rows, objects, bytes, missing; per store: objects and orphans. */
+export async function statistics(
+  dataSource: DataSource,
+  options: StatisticsOptions = {},
+): Promise<Statistics> {
+  const all = resolveBindings(dataSource, options.bindings)
+  const selected = options.entity || options.attribute ? selectBindings(all, options) : all
+  const groups = groupByStorage(all).filter((group) =>
+    group.users.some((user) => selected.includes(user)),
+  )
+  const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
+  const cutoff = (options.now ?? Date.now)() - graceMs
+  const result: Statistics = { graceMs, attributes: [], stores: [], complete: true }
+
+  for (const group of groups) {
+    const perUser = group.users.map((user) => ({ user, objects: 0, bytes: 0 }))
+    const store: StoreStatistics = {
+      store: group.label,
+      objects: { count: 0, bytes: 0 },
+      referenced: { count: 0, bytes: 0 },
+      orphans: { count: 0, bytes: 0 },
+      recent: { count: 0, bytes: 0 },
+      undated: { count: 0, bytes: 0 },
+    }
+    const complete = await scanStore(
+      dataSource,
+      group,
+      {
+        batchSize: options.batchSize ?? 1000,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        task: `stat ${group.label}`,
+        perUser: true,
+      },
+      ({ objects, referenced, byUser }) => {
+        for (const object of objects) {
+          store.objects.count++
+          store.objects.bytes += object.size
+          const state = classify(object, referenced.has(object.key), cutoff)
+          const into = state === 'orphan' ? store.orphans : store[state]
+          into.count++
+          into.bytes += object.size
+          byUser.forEach((keys, i) => {
+            if (!keys.has(object.key)) return
+            perUser[i]!.objects++
+            perUser[i]!.bytes += object.size
+          })
+        }
+      },
+    )
+    if (!complete) {
+      result.complete = false
+      break
+    }
+    result.stores.push(store)
+    for (const { user, objects, bytes } of perUser) {
+      if (!selected.includes(user)) continue
+      const column = columnSql(dataSource, user.column.databaseName)
+      const rows = await countRows(dataSource, user.metadata)
+      const withKey = await countRows(dataSource, user.metadata, [], `COUNT(${column})`)
+      const keys = await countRows(dataSource, user.metadata, [], `COUNT(DISTINCT ${column})`)
+      result.attributes.push({
+        entity: user.metadata.name,
+        attribute: user.column.propertyPath,
+        store: group.label,
+        rows,
+        withKey,
+        keys,
+        objects,
+        bytes,
+        missing: Math.max(0, keys - objects),
+      })
+    }
+  }
+  result.attributes.sort((a, b) => bindingLabelOf(a).localeCompare(bindingLabelOf(b)))
+  return result
+}
+
+function bindingLabelOf(stat: AttributeStatistics): string {
+  return `${stat.entity}.${stat.attribute}`
+}

@@ -1,0 +1,189 @@
+import { IntegrityError, isAttrstoreError, runBounded } from '@attrstore/core'
+import type { DataSource } from 'typeorm'
+import {
+  bindingLabel,
+  resolveBindings,
+  selectBindings,
+  type Binding,
+  type BindingFilter,
+} from './bindings.js'
+import type { ProgressListener } from './progress.js'
+import { columnSql, countRows, formatPrimaryKey, keysetPages } from './rows.js'
+
+export interface VerifyOptions extends BindingFilter {
+  bindings?: readonly Binding[]
+  /** Also re-read every object and compare its SHA-256 with the recorded one. */
+  checksums?: boolean
+  /** Rows per page. Default 500. */
+  batchSize?: number
+  /** Objects checked at once. Default 8. */
+  concurrency?: number
+  /** Stops after the current page. */
+  signal?: AbortSignal
+  onProgress?: ProgressListener
+  /** Called for every problem, as found. */
+  onProblem?: (problem: IntegrityProblem) => void
+  /** Problems kept in the report (all are counted). Default 1000. */
+  keepProblems?: number
+}
+
+export interface IntegrityProblem {
+  /** `missing`: no object under the key; `corrupt`: content does not match its recorded SHA-256; `error`: the check failed. */
+  kind: 'missing' | 'corrupt' | 'error'
+  entity: string
+  attribute: string
+  /** The row's primary key. */
+  id: string
+  key: string
+  detail?: string
+}
+
+export interface AttributeVerification {
+  entity: string
+  attribute: string
+  /** Rows with a key, checked. */
+  rows: number
+  missing: number
+  corrupt: number
+  errors: number
+  /** With checksums: objects whose storage recorded no SHA-256 (content could not be checked). */
+  unverifiable: number
+  /** With checksums: bytes re-read. */
+  bytes: number
+}
+
+export interface VerifyReport {
+  checksums: boolean
+  attributes: AttributeVerification[]
+  /** The first `keepProblems` problems. */
+  problems: IntegrityProblem[]
+  /** Total problems (missing + corrupt + errors). */
+  problemCount: number
+  complete: boolean
+}
+
+type Outcome =
+  | { kind: 'ok'; size: number }
+  | { kind: 'unverifiable'; size: number }
+  | { kind: 'missing' | 'corrupt' | 'error'; detail: string }
+
+/**
+ * For every row of every stored attribute (soft-deleted rows included), checks that the
+ * object its key names exists, and with `checksums` that its content matches the SHA-256
+ * the storage recorded at write time. Pages through rows by primary key: constant memory.
+ */
+export async function verify(
+  dataSource: DataSource,
+  options: VerifyOptions = {},
+): Promise<VerifyReport> {
+  const all = resolveBindings(dataSource, options.bindings)
+  const selected = options.entity || options.attribute ? selectBindings(all, options) : all
+  const checksums = options.checksums === true
+  const keep = options.keepProblems ?? 1000
+  const report: VerifyReport = {
+    checksums,
+    attributes: [],
+    problems: [],
+    problemCount: 0,
+    complete: true,
+  }
+
+  for (const binding of selected) {
+    if (options.signal?.aborted) {
+      report.complete = false
+      break
+    }
+    const { metadata, column, storage } = binding
+    const result: AttributeVerification = {
+      entity: metadata.name,
+      attribute: column.propertyPath,
+      rows: 0,
+      missing: 0,
+      corrupt: 0,
+      errors: 0,
+      unverifiable: 0,
+      bytes: 0,
+    }
+    report.attributes.push(result)
+    const key = columnSql(dataSource, column.databaseName)
+    const notNull = { sql: `${key} IS NOT NULL` }
+    const total = await countRows(dataSource, metadata, [notNull])
+    const task = `verify ${bindingLabel(binding)}`
+    options.onProgress?.({ task, unit: 'rows', done: 0, total, bytes: 0 })
+
+    const check = async (reference: string): Promise<Outcome> => {
+      try {
+        if (!checksums)
+          return (await storage.exists(reference))
+            ? { kind: 'ok', size: 0 }
+            : { kind: 'missing', detail: 'no object under this key' }
+        const verified = await storage.verify(reference)
+        return { kind: verified.verified ? 'ok' : 'unverifiable', size: verified.size }
+      } catch (error) {
+        if (isAttrstoreError(error, 'ATTRSTORE_NOT_FOUND'))
+          return { kind: 'missing', detail: 'no object under this key' }
+        if (error instanceof IntegrityError || isAttrstoreError(error, 'ATTRSTORE_INTEGRITY')) {
+          const { expected, actual } = error as IntegrityError
+          return { kind: 'corrupt', detail: `recorded SHA-256 ${expected}, content has ${actual}` }
+        }
+        return { kind: 'error', detail: (error as Error).message ?? String(error) }
+      }
+    }
+
+    for await (const page of keysetPages({
+      dataSource,
+      metadata,
+      select: { k: key },
+      where: [notNull],
+      batchSize: options.batchSize ?? 500,
+    })) {
+      // A key shared by several rows of the page is checked once.
+      const outcomes = new Map<string, Promise<Outcome>>()
+      const keys = [...new Set(page.map((row) => row.values.k as string))]
+      await runBounded(keys, options.concurrency ?? 8, async (reference) => {
+        const outcome = check(reference)
+        outcomes.set(reference, outcome)
+        await outcome
+      })
+      for (const row of page) {
+        const reference = row.values.k as string
+        const outcome = await outcomes.get(reference)!
+        result.rows++
+        if (outcome.kind === 'ok' || outcome.kind === 'unverifiable') {
+          if (outcome.kind === 'unverifiable') result.unverifiable++
+          result.bytes += outcome.size
+          continue
+        }
+        if (outcome.kind === 'missing') result.missing++
+        else if (outcome.kind === 'corrupt') result.corrupt++
+        else result.errors++
+        const problem: IntegrityProblem = {
+          kind: outcome.kind,
+          entity: metadata.name,
+          attribute: column.propertyPath,
+          id: formatPrimaryKey(metadata, row.id),
+          key: reference,
+          detail: outcome.detail,
+        }
+        report.problemCount++
+        if (report.problems.length < keep) report.problems.push(problem)
+        options.onProblem?.(problem)
+      }
+      options.onProgress?.({ task, unit: 'rows', done: result.rows, total, bytes: result.bytes })
+      if (options.signal?.aborted) {
+        report.complete = false
+        break
+      }
+    }
+    options.onProgress?.({
+      task,
+      unit: 'rows',
+      done: result.rows,
+      total,
+      bytes: result.bytes,
+      finished: true,
+    })
+    if (!report.complete) break
+  }
+  return report
+}

@@ -1,0 +1,4 @@
+import { describeOperations } from './scenarios/operations.js'
+
+describeOperations('sqlite', 'fs')
+describeOperations('postgres', 'fs')
