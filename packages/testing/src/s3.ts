@@ -1,0 +1,453 @@
+/**
+ * Start an S3 endpoint for tests: MinIO in a container where a container runtime and the
+ * image exist, else fauxqs in-process; s3rver (strict legacy) or any endpoint you run
+ * (`external`) on request.
+ *
+ * ```ts
+ * const s3 = await startS3()                       // S3_TEST_ENGINE, else auto
+ * const storage = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, credentials: s3.credentials })
+ * await s3.stop()
+ * ```
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3'
+
+/** The S3 servers `startS3` can give. */
+export type S3Engine = 'minio' | 'fauxqs' | 's3rver' | 'external'
+
+export const S3_ENGINES: readonly S3Engine[] = ['minio', 'fauxqs', 's3rver', 'external']
+
+/** The MinIO image used unless `minioImage` or `S3_TEST_MINIO_IMAGE` names another. */
+export const DEFAULT_MINIO_IMAGE = 'minio/minio:RELEASE.2025-04-22T22-12-26Z'
+
+export interface StartS3Options {
+  /**
+   * Which server. Default: `S3_TEST_ENGINE`, else `'auto'`: MinIO when a container
+   * runtime runs and has the image (never pulled in auto mode), else fauxqs.
+   */
+  engine?: S3Engine | 'auto'
+  /** The bucket to create (default: a random `attrstore-test-…` name). */
+  bucket?: string
+  /**
+   * Run fauxqs or s3rver in a child Node process instead of this one, so that the
+   * server's memory (fauxqs keeps objects in memory) does not count in this process's.
+   * Default false.
+   */
+  isolate?: boolean
+  /** MinIO image (default `S3_TEST_MINIO_IMAGE`, else {@link DEFAULT_MINIO_IMAGE}). */
+  minioImage?: string
+  /**
+   * Pull the MinIO image when it is missing. Default: true when `engine: 'minio'` was
+   * asked for explicitly (unless `S3_TEST_MINIO_PULL=0`), false in auto mode.
+   */
+  pull?: boolean
+  /** Environment to read (default `process.env`). */
+  env?: Record<string, string | undefined>
+}
+
+/** A running S3 endpoint and a bucket on it. */
+export interface TestS3 {
+  engine: S3Engine
+  /** e.g. `http://127.0.0.1:41234` */
+  endpoint: string
+  region: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
+  /** A bucket created for you (or `S3_TEST_BUCKET` with `external`). */
+  bucket: string
+  /** Ready for `new S3Client(clientConfig)`: path-style, checksums `WHEN_REQUIRED`. */
+  clientConfig: S3ClientConfig
+  /** The variables that point attrstore (and the AWS SDK) at this endpoint. */
+  env: Record<string, string>
+  /** Creates another bucket (random name by default) and returns its name. */
+  createBucket(name?: string): Promise<string>
+  /** Stops the server (removing what it stored), or with `external`, the buckets it created. */
+  stop(): Promise<void>
+}
+
+/**
+ * The engine asked for cannot start here (no container runtime, no image, no endpoint).
+ * Tests should skip, printing `message`; nothing was faked in its place.
+ */
+export class S3EngineUnavailableError extends Error {
+  readonly engine: S3Engine
+  constructor(engine: S3Engine, reason: string, options?: { cause?: unknown }) {
+    super(`S3 engine "${engine}" is unavailable: ${reason}`, options)
+    this.name = 'S3EngineUnavailableError'
+    this.engine = engine
+  }
+}
+
+/** The engine `S3_TEST_ENGINE` asks for (`'auto'` when unset). Throws on an unknown name. */
+export function s3EngineFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): S3Engine | 'auto' {
+  const value = env.S3_TEST_ENGINE?.trim().toLowerCase()
+  if (value === undefined || value === '' || value === 'auto') return 'auto'
+  if ((S3_ENGINES as readonly string[]).includes(value)) return value as S3Engine
+  throw new Error(
+    `S3_TEST_ENGINE=${JSON.stringify(env.S3_TEST_ENGINE)} is not one of auto, ${S3_ENGINES.join(', ')}`,
+  )
+}
+
+interface Running {
+  endpoint: string
+  region: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
+  stop(): Promise<void>
+}
+
+const TEST_REGION = 'us-east-1'
+
+/**
+ * Starts an S3 endpoint and creates a bucket on it. Rejects with
+ * {@link S3EngineUnavailableError} when the engine asked for cannot run here.
+ */
+export async function startS3(options: StartS3Options = {}): Promise<TestS3> {
+  const env = options.env ?? process.env
+  let engine = options.engine ?? s3EngineFromEnv(env)
+  if (engine === 'auto') engine = (await minioAvailable(options, env)) ? 'minio' : 'fauxqs'
+
+  const running = await startEngine(engine, options, env)
+  const clientConfig: S3ClientConfig = {
+    endpoint: running.endpoint,
+    region: running.region,
+    credentials: running.credentials,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 2,
+  }
+  const client = new S3Client(clientConfig)
+  const created: string[] = []
+  const createBucket = async (name = `attrstore-test-${randomUUID().slice(0, 8)}`) => {
+    await client.send(new CreateBucketCommand({ Bucket: name }))
+    created.push(name)
+    return name
+  }
+  let bucket: string
+  try {
+    const given = engine === 'external' ? (options.bucket ?? env.S3_TEST_BUCKET) : options.bucket
+    bucket = given !== undefined && engine === 'external' ? given : await createBucket(given)
+  } catch (error) {
+    client.destroy()
+    await running.stop().catch(() => {})
+    throw error
+  }
+  let stopped = false
+  return {
+    engine,
+    endpoint: running.endpoint,
+    region: running.region,
+    credentials: running.credentials,
+    bucket,
+    clientConfig,
+    env: {
+      AWS_S3_ENDPOINT_URL: running.endpoint,
+      AWS_ACCESS_KEY_ID: running.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: running.credentials.secretAccessKey,
+      AWS_REGION: running.region,
+    },
+    createBucket,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      try {
+        // Only an external server outlives this: leave it as it was found.
+        if (engine === 'external') for (const name of created) await emptyAndDelete(client, name)
+      } finally {
+        client.destroy()
+        await running.stop()
+      }
+    },
+  }
+}
+
+async function emptyAndDelete(client: S3Client, bucket: string): Promise<void> {
+  let token: string | undefined
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }),
+    )
+    const keys = (page.Contents ?? []).flatMap((entry) => (entry.Key ? [{ Key: entry.Key }] : []))
+    if (keys.length > 0) {
+      await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }))
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined
+  } while (token)
+  await client.send(new DeleteBucketCommand({ Bucket: bucket }))
+}
+
+function startEngine(
+  engine: S3Engine,
+  options: StartS3Options,
+  env: Record<string, string | undefined>,
+): Promise<Running> {
+  switch (engine) {
+    case 'fauxqs':
+      return options.isolate ? startInChild('fauxqs') : startFauxqsHere()
+    case 's3rver':
+      return options.isolate ? startInChild('s3rver') : startS3rverHere()
+    case 'minio':
+      return startMinio(options, env)
+    case 'external':
+      return useExternal(env)
+    default:
+      throw new Error(`Unknown S3 engine ${JSON.stringify(engine)}: use ${S3_ENGINES.join(', ')}`)
+  }
+}
+
+// ---------------------------------------------------------------- fauxqs
+
+const FAUXQS_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' }
+
+async function startFauxqsHere(): Promise<Running> {
+  const { startFauxqs } = await import('fauxqs')
+  const server = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' })
+  return {
+    endpoint: `http://127.0.0.1:${server.port}`,
+    region: TEST_REGION,
+    credentials: FAUXQS_CREDENTIALS,
+    stop: () => server.stop(),
+  }
+}
+
+// ---------------------------------------------------------------- s3rver
+
+// s3rver checks signatures against its one built-in account.
+const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
+
+interface S3rverInstance {
+  run(): Promise<{ port: number }>
+  close(): Promise<void>
+}
+
+async function startS3rverHere(): Promise<Running> {
+  const directory = await mkdtemp(path.join(tmpdir(), 'attrstore-s3rver-'))
+  // s3rver ships no type declarations: import it by a name TypeScript does not resolve.
+  const name = 's3rver'
+  const module = (await import(name)) as {
+    default: new (options: Record<string, unknown>) => S3rverInstance
+  }
+  const server = new module.default({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+  })
+  let address: { port: number }
+  try {
+    address = await server.run()
+  } catch (error) {
+    await rm(directory, { recursive: true, force: true })
+    throw error
+  }
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    region: TEST_REGION,
+    credentials: S3RVER_CREDENTIALS,
+    async stop() {
+      await server.close()
+      await rm(directory, { recursive: true, force: true })
+    },
+  }
+}
+
+// ---------------------------------------------------------------- child process
+
+const CHILD_SCRIPTS: Record<'fauxqs' | 's3rver', string> = {
+  fauxqs: `
+    const { startFauxqs } = await import('fauxqs')
+    const server = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' })
+    globalThis.stopServer = () => server.stop()
+    globalThis.serverPort = server.port
+  `,
+  s3rver: `
+    const { mkdtempSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { default: S3rver } = await import('s3rver')
+    const directory = mkdtempSync(tmpdir() + '/attrstore-s3rver-')
+    const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory })
+    const address = await server.run()
+    globalThis.stopServer = async () => { await server.close(); rmSync(directory, { recursive: true, force: true }) }
+    globalThis.serverPort = address.port
+  `,
+}
+
+/** The directory of this package: where `fauxqs` and `s3rver` resolve from. */
+function packageDirectory(): string {
+  return fileURLToPath(new URL('..', import.meta.url))
+}
+
+async function startInChild(engine: 'fauxqs' | 's3rver'): Promise<Running> {
+  // The child exits when its stdin closes, so it never outlives this process.
+  const script = `${CHILD_SCRIPTS[engine]}
+    process.stdout.write(JSON.stringify({ port: globalThis.serverPort }) + '\\n')
+    const stop = () => Promise.resolve(globalThis.stopServer()).finally(() => process.exit(0))
+    process.stdin.on('end', stop)
+    process.stdin.on('error', stop)
+    process.on('SIGTERM', stop)
+    process.stdin.resume()
+  `
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: packageDirectory(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000)
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! })
+    lines.once('line', (line) => {
+      try {
+        resolve((JSON.parse(line) as { port: number }).port)
+      } catch {
+        reject(new Error(`${engine} child process printed ${JSON.stringify(line)}`))
+      }
+    })
+    child.once('exit', (code) =>
+      reject(new Error(`${engine} child process exited (${code}) before starting: ${stderr}`)),
+    )
+    child.once('error', reject)
+  })
+  child.stdout?.resume()
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    region: TEST_REGION,
+    credentials: engine === 's3rver' ? S3RVER_CREDENTIALS : FAUXQS_CREDENTIALS,
+    stop: () => stopChild(child),
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.stdin?.end()
+  })
+}
+
+// ---------------------------------------------------------------- MinIO
+
+const MINIO_CREDENTIALS = { accessKeyId: 'attrstore', secretAccessKey: 'attrstore-secret' }
+
+function minioImage(options: StartS3Options, env: Record<string, string | undefined>): string {
+  return options.minioImage ?? env.S3_TEST_MINIO_IMAGE ?? DEFAULT_MINIO_IMAGE
+}
+
+/** Whether a container runtime answers and already has the MinIO image. Never pulls. */
+async function minioAvailable(
+  options: StartS3Options,
+  env: Record<string, string | undefined>,
+): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient, ImageName } = await import('testcontainers')
+    const runtime = await getContainerRuntimeClient()
+    return await runtime.image.exists(ImageName.fromString(minioImage(options, env)))
+  } catch {
+    return false
+  }
+}
+
+async function startMinio(
+  options: StartS3Options,
+  env: Record<string, string | undefined>,
+): Promise<Running> {
+  const image = minioImage(options, env)
+  const { getContainerRuntimeClient, ImageName } = await import('testcontainers')
+  let runtime
+  try {
+    runtime = await getContainerRuntimeClient()
+  } catch (error) {
+    throw new S3EngineUnavailableError(
+      'minio',
+      `no container runtime (${(error as Error).message}). Start Docker or Podman, or use S3_TEST_ENGINE=fauxqs.`,
+      { cause: error },
+    )
+  }
+  const pull = options.pull ?? (options.engine === 'minio' && env.S3_TEST_MINIO_PULL !== '0')
+  let present: boolean
+  try {
+    present = await runtime.image.exists(ImageName.fromString(image))
+  } catch (error) {
+    throw new S3EngineUnavailableError(
+      'minio',
+      `cannot query images: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    )
+  }
+  if (!present && !pull) {
+    throw new S3EngineUnavailableError(
+      'minio',
+      `the image ${image} is not present and pulling is off. Run "docker pull ${image}", or set S3_TEST_MINIO_PULL=1.`,
+    )
+  }
+  const { MinioContainer } = await import('@testcontainers/minio')
+  let container
+  try {
+    container = await new MinioContainer(image)
+      .withUsername(MINIO_CREDENTIALS.accessKeyId)
+      .withPassword(MINIO_CREDENTIALS.secretAccessKey)
+      .start()
+  } catch (error) {
+    throw new S3EngineUnavailableError(
+      'minio',
+      `the container did not start (${(error as Error).message})`,
+      { cause: error },
+    )
+  }
+  const started = container
+  return {
+    endpoint: `http://${started.getHost()}:${started.getPort()}`,
+    region: TEST_REGION,
+    credentials: MINIO_CREDENTIALS,
+    async stop() {
+      await started.stop()
+    },
+  }
+}
+
+// ---------------------------------------------------------------- external
+
+async function useExternal(env: Record<string, string | undefined>): Promise<Running> {
+  const endpoint = env.AWS_S3_ENDPOINT_URL?.trim()
+  if (!endpoint) {
+    throw new S3EngineUnavailableError(
+      'external',
+      'AWS_S3_ENDPOINT_URL is not set: point it at the S3 endpoint to test against',
+    )
+  }
+  const accessKeyId = env.AWS_ACCESS_KEY_ID
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY
+  if (!accessKeyId || !secretAccessKey) {
+    throw new S3EngineUnavailableError(
+      'external',
+      'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the endpoint in AWS_S3_ENDPOINT_URL',
+    )
+  }
+  return {
+    endpoint: endpoint.replace(/\/+$/, ''),
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? TEST_REGION,
+    credentials: { accessKeyId, secretAccessKey },
+    stop: async () => {},
+  }
+}
