@@ -56,7 +56,7 @@ const storage = new S3Storage({
   ...(queueSize === undefined ? {} : { queueSize }),
 })
 const baseline = process.memoryUsage().rss
-let failed = false
+let failed = true
 try {
   const source = body()
   let started = performance.now()
