@@ -56,7 +56,7 @@ const storage = new S3Storage({
   ...(queueSize === undefined ? {} : { queueSize }),
 })
 const baseline = process.memoryUsage().rss
-let failed = true
+let failed: boolean
 try {
   const source = body()
   let started = performance.now()
