@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { ConfigurationError, type AttributeStorage } from '@attrstore/core'
 import { storageBindings } from '@attrstore/typeorm'
 import type { DataSource, EntityMetadata } from 'typeorm'
@@ -59,16 +60,19 @@ export function selectBindings(all: readonly Binding[], filter: BindingFilter = 
 }
 
 /**
- * Where a storage keeps its objects, as a URL-like string, when it can be told: two storage
- * objects with the same location are the same store. `file:<root>/` for the filesystem
- * storage, `s3://<endpoint>/<bucket>/<prefix>` for S3. Undefined for storages that do not
- * say (memory, wrappers): those are told apart by object identity.
+ * Where a storage keeps its objects, when it can be told: two storage objects with the same
+ * location are the same store. The storage's own `location` (part of the contract:
+ * `file:///var/lib/files`, an S3 URL...) when it has one; else, for older storages, derived
+ * from a filesystem root or an S3 bucket and prefix. Always ends with "/" so that nesting
+ * is a prefix test. Undefined for storages that do not say (wrappers, custom storages):
+ * those are told apart by object identity.
  */
 export function storageLocation(storage: AttributeStorage): string | undefined {
   const probe = storage as unknown as Record<string, unknown>
+  const slash = (location: string): string => `${location.replace(/\/+$/, '')}/`
+  if (typeof probe.location === 'string' && probe.location !== '') return slash(probe.location)
   if (typeof probe.root === 'string' && typeof probe.removeStaleTemporaryFiles === 'function') {
-    const root = path.resolve(probe.root)
-    return `file:${root.endsWith(path.sep) ? root : root + path.sep}`
+    return slash(pathToFileURL(path.resolve(probe.root)).href)
   }
   const config = (
     typeof probe.config === 'object' && probe.config !== null ? probe.config : probe
@@ -82,8 +86,7 @@ export function storageLocation(storage: AttributeStorage): string | undefined {
         : typeof config.prefix === 'string'
           ? config.prefix
           : ''
-    const normalized = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`
-    return `s3:${endpoint}/${config.bucket}/${normalized}`
+    return slash(`s3:${endpoint}/${config.bucket}/${prefix}`)
   }
   return undefined
 }
@@ -113,7 +116,7 @@ export function groupByStorage(bindings: readonly Binding[]): StorageGroup[] {
     const id = location ?? binding.storage
     let group = groups.get(id)
     if (!group) {
-      let label = location
+      let label = location?.startsWith('instance:') ? undefined : location
       if (label === undefined) {
         const kind = binding.storage.constructor?.name ?? 'storage'
         const count = (anonymous.get(kind) ?? 0) + 1

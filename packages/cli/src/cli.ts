@@ -232,39 +232,58 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     return EXIT.ok
   }
 
-  const progress = values['no-progress']
-    ? undefined
-    : new ProgressDisplay({
-        stream: io.stderr,
-        intervalMs:
-          duration(values['progress-interval'] as string | undefined, 'progress-interval') ??
-          10_000,
-      })
+  let progress: ProgressDisplay | undefined
   const say = (line: string): void => (progress ? progress.log(line) : err(line))
-
   // Ctrl-C once: stop after the current batch. Twice: abandon it. Three times: exit now.
   const stop = new AbortController()
   const abandon = new AbortController()
   let interrupts = 0
-  const unsubscribe = io.onInterrupt?.((signal) => {
-    interrupts++
-    if (signal === 'SIGTERM' || interrupts === 2) {
-      abandon.abort()
-      stop.abort()
-      say('\nStopping now: the batch in progress is abandoned (rolled back, its copies deleted).')
-    } else if (interrupts === 1) {
-      stop.abort()
-      say('\nStopping after the current batch (Ctrl-C again to abandon it).')
-    } else {
-      say('Exiting immediately.')
-      process.exit(EXIT.interrupted)
-    }
-  })
-
+  let unsubscribe: (() => void) | undefined
   let loaded: LoadedDataSource | undefined
   try {
+    // Everything the command line can get wrong is refused before the data source is loaded.
     const file = values['data-source'] as string | undefined
     if (!file) throw new UsageError('-d, --data-source <file> is required')
+    const batchSize = positiveInteger(values['batch-size'] as string | undefined, 'batch-size')
+    const concurrency = positiveInteger(values.concurrency as string | undefined, 'concurrency')
+    const graceMs = duration(values.grace as string | undefined, 'grace')
+    const intervalMs = duration(
+      values['progress-interval'] as string | undefined,
+      'progress-interval',
+    )
+    const fromColumn = values['from-column'] as string | undefined
+    const fromExport = values.from as string | undefined
+    if (name === 'migrate') {
+      if (!values.entity || !values.attribute) {
+        throw new UsageError('migrate needs --entity and --attribute: the stored attribute to fill')
+      }
+      if ((fromColumn === undefined) === (fromExport === undefined)) {
+        throw new UsageError(
+          'migrate needs exactly one source: --from-column <column> or --from <export>',
+        )
+      }
+    }
+    if (values.delete && values['dry-run'])
+      throw new UsageError('--delete and --dry-run contradict each other')
+    const json = values.json === true
+
+    if (!values['no-progress'])
+      progress = new ProgressDisplay({ stream: io.stderr, intervalMs: intervalMs ?? 10_000 })
+    unsubscribe = io.onInterrupt?.((signal) => {
+      interrupts++
+      if (signal === 'SIGTERM' || interrupts === 2) {
+        abandon.abort()
+        stop.abort()
+        say('\nStopping now: the batch in progress is abandoned (rolled back, its copies deleted).')
+      } else if (interrupts === 1) {
+        stop.abort()
+        say('\nStopping after the current batch (Ctrl-C again to abandon it).')
+      } else {
+        say('Exiting immediately.')
+        process.exit(EXIT.interrupted)
+      }
+    })
+
     const tsconfig = values.tsconfig as string | undefined
     loaded = await loadDataSource(file, tsconfig === undefined ? {} : { tsconfig })
     const common = {
@@ -273,26 +292,13 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       attribute: values.attribute as string | undefined,
       onProgress: progress?.listener,
     }
-    const batchSize = positiveInteger(values['batch-size'] as string | undefined, 'batch-size')
-    const concurrency = positiveInteger(values.concurrency as string | undefined, 'concurrency')
-    const json = values.json === true
 
     switch (name) {
       case 'migrate': {
-        const fromColumn = values['from-column'] as string | undefined
-        const fromExport = values.from as string | undefined
-        if (!common.entity || !common.attribute)
-          throw new UsageError(
-            'migrate needs --entity and --attribute: the stored attribute to fill',
-          )
-        if ((fromColumn === undefined) === (fromExport === undefined))
-          throw new UsageError(
-            'migrate needs exactly one source: --from-column <column> or --from <export>',
-          )
         const report = await migrate(loaded.dataSource, {
           ...common,
-          entity: common.entity,
-          attribute: common.attribute,
+          entity: common.entity!,
+          attribute: common.attribute!,
           from:
             fromColumn !== undefined
               ? { column: fromColumn }
@@ -323,9 +329,6 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         return report.problemCount ? EXIT.problems : EXIT.ok
       }
       case 'gc': {
-        if (values.delete && values['dry-run'])
-          throw new UsageError('--delete and --dry-run contradict each other')
-        const graceMs = duration(values.grace as string | undefined, 'grace')
         const report = await collectGarbage(loaded.dataSource, {
           ...common,
           delete: values.delete === true,
@@ -378,7 +381,6 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         return report.problemCount ? EXIT.problems : EXIT.ok
       }
       case 'stat': {
-        const graceMs = duration(values.grace as string | undefined, 'grace')
         const report = await statistics(loaded.dataSource, {
           ...common,
           ...(graceMs === undefined ? {} : { graceMs }),

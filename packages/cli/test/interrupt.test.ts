@@ -1,0 +1,143 @@
+import 'reflect-metadata'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  collect,
+  contentOf,
+  createWorld,
+  DATA_SOURCE,
+  documentRows,
+  runCli,
+  seedLegacyRows,
+  startCli,
+  startDatabaseServer,
+  startStorageServer,
+  storedKeys,
+  waitFor,
+  wrongRows,
+  type DatabaseServer,
+  type StorageServer,
+  type World,
+} from './support.js'
+
+const ROWS = 3_000
+const BATCH = 100
+const MIGRATE = [
+  'migrate',
+  '-e',
+  'Document',
+  '-a',
+  'body',
+  '--from-column',
+  'legacy_body',
+  '--batch-size',
+  String(BATCH),
+]
+
+describe('the CLI on Ctrl-C, and --dry-run (SQLite, filesystem storage)', () => {
+  let database: DatabaseServer
+  let storages: StorageServer
+  const worlds: World[] = []
+  beforeAll(async () => {
+    database = await startDatabaseServer('sqlite')
+    storages = (await startStorageServer('fs')) as StorageServer
+  })
+  afterAll(async () => {
+    for (const world of worlds) await world.destroy()
+    await storages?.stop()
+    await database?.stop()
+  })
+
+  async function seeded(): Promise<World> {
+    const world = await createWorld(database, storages)
+    worlds.push(world)
+    await seedLegacyRows(world, ROWS)
+    return world
+  }
+
+  const migratedCount = async (world: World): Promise<number> => {
+    const [row] = await world.dataSource.query<Array<{ n: unknown }>>(
+      'SELECT COUNT(body) AS n FROM document',
+    )
+    return Number(row!.n)
+  }
+
+  it('--dry-run counts rows and bytes and changes nothing', async () => {
+    const world = await seeded()
+    const result = await runCli(world, [
+      ...MIGRATE,
+      '--dry-run',
+      '--delete-source',
+      '--no-progress',
+    ])
+    expect(result.code).toBe(0)
+    let bytes = 0
+    for (let n = 0; n < ROWS; n++) bytes += contentOf(n).length
+    expect(result.stdout).toContain('[dry run] migrate Document.body: column legacy_body -> file:')
+    expect(result.stdout).toMatch(
+      new RegExp(`would copy\\s+3,000 rows, ${(bytes / 1024).toFixed(1)} KiB`),
+    )
+    expect(result.stdout).toMatch(/source to delete\s+3,000/)
+    expect(await migratedCount(world)).toBe(0)
+    expect(await storedKeys(world.main)).toEqual([])
+  })
+
+  it('Ctrl-C finishes and commits the current batch, exits 130, and prints a resume command that completes the job', async () => {
+    const world = await seeded()
+    const child = startCli(world, [...MIGRATE, '--progress-interval', '0'])
+    const outcome = collect(child)
+    await waitFor(
+      async () => (await migratedCount(world)) >= ROWS / 3,
+      'a third of the rows migrated',
+    )
+    child.kill('SIGINT')
+    const interrupted = await outcome
+    expect(interrupted.code).toBe(130)
+    expect(interrupted.stderr).toContain('Stopping after the current batch')
+    // Non-terminal progress: plain lines, no carriage returns.
+    expect(interrupted.stderr).toMatch(
+      /migrate Document\.body: [\d,]+\/3,000 rows \([\d.]+%\), [\d,]+ rows\/s/,
+    )
+    expect(interrupted.stderr).not.toContain('\r')
+    const committed = await migratedCount(world)
+    expect(committed % BATCH).toBe(0)
+    expect(committed).toBeLessThan(ROWS)
+    // A clean stop leaves no orphan: the batch in progress was committed, not abandoned.
+    expect(await storedKeys(world.main)).toHaveLength(committed)
+    const resume = /Resume with.*\n\s+(attrstore .*)/s.exec(interrupted.stderr)?.[1]
+    expect(resume).toContain(`--after ${committed}`)
+    expect(resume).toContain(`-d ${DATA_SOURCE}`)
+
+    const resumed = await runCli(world, [
+      ...resume!
+        .split(' ')
+        .slice(1)
+        .filter((arg) => arg !== '-d' && arg !== DATA_SOURCE),
+      '--no-progress',
+    ])
+    expect(resumed.code).toBe(0)
+    expect(resumed.stdout).toMatch(
+      new RegExp(`copied\\s+${(ROWS - committed).toLocaleString('en-US')} rows`),
+    )
+    const rows = await documentRows(world.dataSource)
+    expect(
+      await wrongRows(world.main, rows, (row) => contentOf(Number(row.name.slice(4)))),
+    ).toEqual([])
+    expect(await storedKeys(world.main)).toEqual(rows.map((row) => row.body).sort())
+  })
+
+  it('Ctrl-C twice abandons the batch in progress: nothing of it is committed or left behind', async () => {
+    const world = await seeded()
+    const child = startCli(world, [...MIGRATE, '--no-progress', '--batch-size', '1000'])
+    const outcome = collect(child)
+    await waitFor(async () => (await storedKeys(world.main)).length >= 200, 'copies being made')
+    child.kill('SIGINT')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    child.kill('SIGINT')
+    const interrupted = await outcome
+    expect(interrupted.code).toBe(130)
+    expect(interrupted.stderr).toContain('abandoned')
+    const committed = await migratedCount(world)
+    expect(committed % 1000).toBe(0)
+    expect(await storedKeys(world.main)).toHaveLength(committed)
+  })
+})
