@@ -241,6 +241,19 @@ async function main(): Promise<void> {
     print(
       `${budget.pass ? 'PASS' : 'FAIL'}  ${budget.name}: ${budget.value} (budget ${budget.limit})`,
     )
+  // Not budgets: each ratio with TypeORM's share taken out, i.e. attrstore's own cost.
+  for (const result of results) {
+    if (![`save-s3-${MiB}`, `load-s3-${MiB}`, 'lazy-rows'].includes(result.id) || !result.attrstore)
+      continue
+    const typeorm = Object.entries(result.breakdown ?? {}).find(([name]) =>
+      name.includes('TypeORM'),
+    )?.[1]
+    if (typeorm) {
+      print(
+        `info  ${result.label}: attrstore / the same work through TypeORM without attrstore = ${(result.attrstore.median / typeorm.median).toFixed(2)}x`,
+      )
+    }
+  }
   if (quick) print('(QUICK run: indicative only; run without BENCH_QUICK for the real figures)')
 
   const resultsDir = path.join(BENCH_DIR, 'results')
