@@ -83,6 +83,13 @@ export function parseS3Url(url: string, options: { strictBucketName?: boolean } 
   } catch {
     fail(url, 'it is not a URL')
   }
+  // new URL() resolves "." and ".." segments away: look at the path as written.
+  const rawPath = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^?#]*)/i.exec(url)?.[1] ?? ''
+  for (const segment of rawPath.split('/')) {
+    if (/^(\.|%2e){1,2}$/i.test(segment)) {
+      fail(url, `its path has a ${JSON.stringify(segment)} segment`)
+    }
+  }
   if (parsed.username || parsed.password) {
     fail(
       url,

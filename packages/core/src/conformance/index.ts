@@ -315,18 +315,16 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
         fixedKeys([`${run}/list/a/1`, `${run}/list/a/2`, `${run}/list/ab`, `${run}/list/b/1`]),
       )
       const sizes = [1, 22, 333, 4444]
-      for (const size of sizes) await storage.write(Buffer.alloc(size, 7))
+      // Listings give references, which may carry more than the key (a pinned version).
+      const references: string[] = []
+      for (const size of sizes) references.push((await storage.write(Buffer.alloc(size, 7))).key)
       const underA = await listAll(storage, `${run}/list/a/`)
       expect(underA.map((entry) => [entry.key, entry.size])).toEqual([
-        [`${run}/list/a/1`, 1],
-        [`${run}/list/a/2`, 22],
+        [references[0], 1],
+        [references[1], 22],
       ])
       const startingWithA = await listAll(storage, `${run}/list/a`)
-      expect(startingWithA.map((entry) => entry.key)).toEqual([
-        `${run}/list/a/1`,
-        `${run}/list/a/2`,
-        `${run}/list/ab`,
-      ])
+      expect(startingWithA.map((entry) => entry.key)).toEqual(references.slice(0, 3))
       expect(await listAll(storage, `${run}/list/`)).toHaveLength(4)
       expect(await listAll(storage, `${run}/list/none/`)).toEqual([])
       await expect(async () => {
