@@ -1,4 +1,5 @@
-import { addAbortSignal, pipeline, type Readable } from 'node:stream'
+import { randomUUID } from 'node:crypto'
+import { addAbortSignal, pipeline, Readable } from 'node:stream'
 import { isExistingObject, normalizeBody, collectStream, type Body } from './body.js'
 import type {
   AttributeStorage,
@@ -67,6 +68,8 @@ export interface OpenedObject {
  */
 export abstract class BaseStorage implements AttributeStorage {
   protected readonly keyGenerator: KeyGenerator
+  /** Unique to this instance unless a driver says where its objects live. */
+  readonly location: string = `instance:${randomUUID()}`
 
   constructor(options: BaseStorageOptions = {}) {
     this.keyGenerator = options.keyGenerator ?? uuidKeyGenerator
@@ -107,22 +110,32 @@ export abstract class BaseStorage implements AttributeStorage {
     if (isExistingObject(body)) return this.importExisting(body.key)
     const normalized = normalizeBody(body)
     const { size: expectedSize, sha256: expectedSha256, signal, onProgress } = options
-    if (expectedSha256 !== undefined && !isSha256Hex(expectedSha256)) {
-      throw new InvalidBodyError(
-        `options.sha256 must be 64 hex characters, got ${JSON.stringify(expectedSha256)}`,
-      )
+    let key: string
+    try {
+      if (expectedSha256 !== undefined && !isSha256Hex(expectedSha256)) {
+        throw new InvalidBodyError(
+          `options.sha256 must be 64 hex characters, got ${JSON.stringify(expectedSha256)}`,
+        )
+      }
+      if (
+        expectedSize !== undefined &&
+        !(Number.isSafeInteger(expectedSize) && expectedSize >= 0)
+      ) {
+        throw new InvalidBodyError(
+          `options.size must be a non-negative integer, got ${String(expectedSize)}`,
+        )
+      }
+      signal?.throwIfAborted()
+      key = assertValidKey(await this.newKey(options.context ?? {}))
+    } catch (error) {
+      // The body will never be read: release it (an fs stream holds a file descriptor).
+      if ('stream' in normalized) normalized.stream.destroy()
+      if (body instanceof Readable) body.destroy()
+      throw error
     }
-    if (expectedSize !== undefined && !(Number.isSafeInteger(expectedSize) && expectedSize >= 0)) {
-      throw new InvalidBodyError(
-        `options.size must be a non-negative integer, got ${String(expectedSize)}`,
-      )
-    }
-    signal?.throwIfAborted()
-    const context = options.context ?? {}
-    const key = assertValidKey(await this.newKey(context))
     const common = {
       key,
-      context,
+      context: options.context ?? {},
       ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
       ...(signal === undefined ? {} : { signal }),
     }
@@ -142,6 +155,7 @@ export abstract class BaseStorage implements AttributeStorage {
         size: bytes.length,
         digest: () => digest,
       })
+      await this.undoIfAborted(reference ?? key, signal)
       onProgress?.({ bytes: digest.size, total: digest.size })
       return { key: reference ?? key, ...digest, imported: false }
     }
@@ -163,10 +177,18 @@ export abstract class BaseStorage implements AttributeStorage {
         ...(expectedSize === undefined ? {} : { size: expectedSize }),
         digest: () => hashing.digest,
       })
+      await this.undoIfAborted(reference ?? key, signal)
       return { key: reference ?? key, ...hashing.digest, imported: false }
     } finally {
       if (!hashing.readableEnded) hashing.destroy()
     }
+  }
+
+  /** An abort that arrived while a driver finished storing: the object must not stay. */
+  private async undoIfAborted(reference: string, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal?.aborted) return
+    await this.deleteObject(reference)
+    signal.throwIfAborted()
   }
 
   private async importExisting(reference: string): Promise<WriteResult> {
@@ -179,7 +201,14 @@ export abstract class BaseStorage implements AttributeStorage {
     const range = options.range === undefined ? undefined : checkRange(key, options.range)
     const opened = await this.getObject(key, range, options.signal)
     if (!options.verify || range) return opened.stream
-    const recorded = opened.sha256 ?? (await this.stat(key)).sha256
+    const recorded =
+      opened.sha256 ??
+      (
+        await this.stat(key).catch((error: unknown) => {
+          opened.stream.destroy()
+          throw error
+        })
+      ).sha256
     if (recorded === undefined) {
       opened.stream.destroy()
       throw new IntegrityError(

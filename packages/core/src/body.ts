@@ -26,6 +26,26 @@ export function isExistingObject(value: unknown): value is ExistingObject {
   return typeof value === 'object' && value !== null && EXISTING_OBJECT in value
 }
 
+/** One-shot bodies (streams, generators) already given to a write: they cannot be read twice. */
+const consumed = new WeakSet<object>()
+
+function refuseIfConsumed(body: object): void {
+  const ended = body instanceof Readable && (body.readableEnded || body.destroyed)
+  if (consumed.has(body) || ended) {
+    throw new InvalidBodyError(
+      'This stream was already consumed (by an earlier write, or elsewhere): a stream can be stored only once. ' +
+        'Pass a new stream, or a Buffer to store the same bytes again.',
+    )
+  }
+  // A Readable or an async generator is its own iterator: reading it uses it up.
+  if (
+    body instanceof Readable ||
+    (body as AsyncIterable<unknown>)[Symbol.asyncIterator]?.() === body
+  ) {
+    consumed.add(body)
+  }
+}
+
 /** A body of bytes known in full, or a stream of unknown length. */
 export type NormalizedBody = { bytes: Buffer } | { stream: Readable }
 
@@ -69,13 +89,16 @@ export function normalizeBody(body: unknown): NormalizedBody {
     return { bytes: Buffer.from(body.buffer, body.byteOffset, body.byteLength) }
   }
   if (body instanceof Readable) {
+    refuseIfConsumed(body)
     if (body.readableObjectMode) {
       return { stream: Readable.from(asByteChunks(body), { objectMode: false }) }
     }
     return { stream: body }
   }
-  if (isAsyncIterable(body))
+  if (isAsyncIterable(body)) {
+    refuseIfConsumed(body)
     return { stream: Readable.from(asByteChunks(body), { objectMode: false }) }
+  }
   throw new InvalidBodyError(
     `Cannot store a ${describe(body)}: a body must be a Buffer, Uint8Array, string, Readable, ` +
       'AsyncIterable<Uint8Array>, or existingObject(key) to import an object already stored.',

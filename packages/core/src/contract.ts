@@ -105,6 +105,13 @@ export interface VerifyResult {
  */
 export interface AttributeStorage {
   /**
+   * Where the objects live, e.g. `file:///var/lib/files` or `s3://bucket/prefix` at an
+   * endpoint. Two storages with the same location address the same objects: code that must
+   * know whether a key is still referenced (the TypeORM integration, the garbage collector)
+   * compares locations, not storage objects.
+   */
+  readonly location?: string
+  /**
    * Stores `body` under a new key and returns the reference to keep in the column. An
    * {@link ExistingObject} body imports an object already in the storage: nothing is copied.
    */

@@ -12,6 +12,7 @@ import {
   type FileHandle,
 } from 'node:fs/promises'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import {
   BaseStorage,
   ConfigurationError,
@@ -66,6 +67,7 @@ const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR'])
  */
 export class BytesFileSystemStorage extends BaseStorage {
   readonly root: string
+  override readonly location: string
   private readonly layout: Layout
   private readonly fileMode: number
   private readonly fsync: boolean
@@ -87,6 +89,7 @@ export class BytesFileSystemStorage extends BaseStorage {
     super({ keyGenerator: options.keyGenerator ?? shardedKeyGenerator })
     this.layout = new Layout(options.root)
     this.root = this.layout.root
+    this.location = pathToFileURL(this.root).href
     this.fileMode = options.fileMode ?? 0o444
     this.fsync = options.fsync ?? true
   }

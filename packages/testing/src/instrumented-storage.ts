@@ -47,6 +47,10 @@ export class InstrumentedStorage implements AttributeStorage {
 
   constructor(readonly inner: AttributeStorage) {}
 
+  get location(): string | undefined {
+    return this.inner.location
+  }
+
   /** Schedules a fault (see {@link InjectedFault}). */
   failOn(fault: InjectedFault): this {
     this.faults.push({ ...fault, at: this.calls[fault.operation] + (fault.nth ?? 1) })

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { ConfigurationError, type AttributeStorage } from '@attrstore/core'
-import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm'
+import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm'
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
 import { storedAttributeOptions, type StoredAttributeOptions } from './decorator.js'
 import { StorageNotConfiguredError } from './errors.js'
@@ -61,11 +61,23 @@ export class StorageBinding {
     else this.storages.delete(id)
   }
 
-  /** Resolves registrations made before the DataSource was initialised. */
+  /**
+   * Resolves registrations made before the DataSource was initialised. Each is applied on
+   * its own, so one bad registration does not drop the good ones; the first error is
+   * thrown once all were tried.
+   */
   private settle(): void {
     if (!this.pendingTargets.length || !this.dataSource.isInitialized) return
     const pending = this.pendingTargets.splice(0)
-    for (const { target, attribute, storage } of pending) this.register(target, attribute, storage)
+    const errors: unknown[] = []
+    for (const { target, attribute, storage } of pending) {
+      try {
+        this.register(target, attribute, storage)
+      } catch (error) {
+        errors.push(error)
+      }
+    }
+    if (errors.length) throw errors[0]
   }
 
   storageFor(metadata: EntityMetadata, column: ColumnMetadata): AttributeStorage {
@@ -81,8 +93,8 @@ export class StorageBinding {
     const found: Array<{ metadata: EntityMetadata; column: ColumnMetadata }> = []
     for (const metadata of this.dataSource.entityMetadatas) {
       for (const { column } of storedColumns(metadata)) {
-        if (this.storages.get(bindingId(metadata, column)) === storage)
-          found.push({ metadata, column })
+        const other = this.storages.get(bindingId(metadata, column))
+        if (other && sameLocation(other, storage)) found.push({ metadata, column })
       }
     }
     return found
@@ -109,17 +121,47 @@ export class StorageBinding {
     return found
   }
 
-  /** Whether any row (soft-deleted ones included) of any entity using `storage` holds `key`. */
-  async isReferenced(storage: AttributeStorage, key: string): Promise<boolean> {
+  /**
+   * Whether any row (soft-deleted ones included) of any entity whose storage addresses the
+   * same place as `storage` holds `key`. Runs on `queryRunner` when given, so a check made
+   * while a connection is held never waits for a second one from the pool.
+   */
+  async isReferenced(
+    storage: AttributeStorage,
+    key: string,
+    queryRunner?: QueryRunner,
+  ): Promise<boolean> {
     for (const { metadata, column } of this.usersOf(storage)) {
       const found = await this.dataSource
-        .createQueryBuilder(metadata.target, 'owner')
+        .createQueryBuilder(metadata.target, 'owner', queryRunner)
         .withDeleted()
         .where(`owner.${column.propertyPath} = :key`, { key })
         .getExists()
       if (found) return true
     }
     return false
+  }
+
+  /**
+   * Locks (FOR SHARE) the rows that hold `key` in this transaction, so that no other
+   * transaction deletes them, and then the object, before this one commits. Databases
+   * without row locks (SQLite serialises writers anyway) are skipped.
+   */
+  async lockReferences(
+    storage: AttributeStorage,
+    key: string,
+    queryRunner: QueryRunner,
+  ): Promise<void> {
+    if (!LOCKING_DRIVERS.has(this.dataSource.options.type)) return
+    for (const { metadata, column } of this.usersOf(storage)) {
+      await this.dataSource
+        .createQueryBuilder(metadata.target, 'owner', queryRunner)
+        .withDeleted()
+        .select(metadata.primaryColumns.map((primary) => `owner.${primary.propertyPath}`))
+        .where(`owner.${column.propertyPath} = :key`, { key })
+        .setLock('pessimistic_read')
+        .getRawMany()
+    }
   }
 
   report(failure: CleanupFailure): void {
@@ -135,6 +177,21 @@ export class StorageBinding {
   orphaned(key: string, storage: AttributeStorage, reason: string): void {
     this.events.emit('orphaned', { key, storage, reason })
   }
+}
+
+const LOCKING_DRIVERS = new Set<string>([
+  'postgres',
+  'cockroachdb',
+  'mysql',
+  'mariadb',
+  'aurora-mysql',
+  'mssql',
+  'oracle',
+])
+
+/** Two storages address the same objects: the same instance, or the same declared location. */
+function sameLocation(a: AttributeStorage, b: AttributeStorage): boolean {
+  return a === b || (a.location !== undefined && a.location === b.location)
 }
 
 function bindingId(metadata: EntityMetadata, column: ColumnMetadata): string {

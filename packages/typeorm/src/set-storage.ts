@@ -10,25 +10,24 @@ const bindings = new WeakMap<DataSource, StorageBinding>()
 function bindingOf(dataSource: DataSource): StorageBinding {
   let binding = bindings.get(dataSource)
   if (binding) return binding
+  installHooks(dataSource) // first: a TypeORM attrstore cannot hook into is refused untouched
   binding = new StorageBinding(dataSource)
   bindings.set(dataSource, binding)
-  const subscriber = new StoredAttributeSubscriber(binding)
-  if (dataSource.isInitialized) {
-    ;(dataSource.subscribers as unknown as StoredAttributeSubscriber[]).push(subscriber)
-  } else {
-    // initialize() rebuilds `subscribers` from the options, from @EventSubscriber() classes:
-    // hand it one bound to this DataSource.
-    const bound = class extends StoredAttributeSubscriber {
-      constructor() {
-        super(binding!)
-      }
+  // initialize() builds `subscribers` from the options' @EventSubscriber() classes, so the
+  // subscriber goes there (it then survives a destroy() and a new initialize()), and onto
+  // the live list when the DataSource is already initialised.
+  const bound = class extends StoredAttributeSubscriber {
+    constructor() {
+      super(binding!)
     }
-    EventSubscriber()(bound)
-    const existing = dataSource.options.subscribers
-    const list = Array.isArray(existing) ? existing : existing ? Object.values(existing) : []
-    Object.assign(dataSource.options, { subscribers: [...list, bound] })
   }
-  installHooks(dataSource)
+  EventSubscriber()(bound)
+  const existing = dataSource.options.subscribers
+  const list = Array.isArray(existing) ? existing : existing ? Object.values(existing) : []
+  Object.assign(dataSource.options, { subscribers: [...list, bound] })
+  if (dataSource.isInitialized) {
+    ;(dataSource.subscribers as unknown as StoredAttributeSubscriber[]).push(new bound())
+  }
   return binding
 }
 

@@ -27,8 +27,9 @@ import type { StoredAttributeOptions } from './decorator.js'
 import { storedColumns, type StorageBinding } from './registry.js'
 import { currentAffectedRows, isReloadingForPersistence } from './typeorm-hooks.js'
 import {
-  existingUnitOfWork,
+  operationUnit,
   transactionDepth,
+  transactionUnit,
   unitOfWork,
   type UnitOfWork,
 } from './unit-of-work.js'
@@ -135,6 +136,7 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
       event.queryRunner,
       (column) => affected.map((row) => column.getEntityValue(row) as string | null | undefined),
       databaseEntity,
+      affected.length > 0,
     )
   }
 
@@ -144,26 +146,31 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     queryRunner: QueryRunner,
     previousKeys: (column: ColumnMetadata) => Array<string | null | undefined>,
     databaseEntity?: ObjectLiteral,
+    touchesRows = true,
   ): Promise<void> {
     if (!entity) return
     const columns = storedColumns(metadata)
     if (!columns.length) return
     const unit = unitOfWork(queryRunner, this.binding)
     const depth = transactionDepth(queryRunner)
-    await Promise.all(
-      columns.map(({ column, options }) =>
-        this.writeColumn({
-          entity,
-          metadata,
-          column,
-          options,
-          unit,
-          depth,
-          previous: previousKeys(column),
-          databaseEntity,
-        }),
-      ),
+    const writes = columns.map(({ column, options }) =>
+      this.writeColumn({
+        entity,
+        metadata,
+        column,
+        options,
+        unit,
+        depth,
+        previous: previousKeys(column),
+        databaseEntity,
+        touchesRows,
+        queryRunner,
+      }),
     )
+    // Another write (of this entity or another) may fail and roll back before this one
+    // ends: the unit waits for each before settling.
+    for (const write of writes) unit.track(write)
+    await Promise.all(writes)
   }
 
   private async writeColumn(write: {
@@ -175,6 +182,8 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     depth: number
     previous: Array<string | null | undefined>
     databaseEntity: ObjectLiteral | undefined
+    touchesRows: boolean
+    queryRunner: QueryRunner
   }): Promise<void> {
     const { entity, metadata, column, options, unit, depth, previous, databaseEntity } = write
     const value: unknown = column.getEntityValue(entity)
@@ -184,30 +193,42 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     const previousKeys = [
       ...new Set(previous.filter((key): key is string => typeof key === 'string')),
     ]
-
     const storage = this.binding.storageFor(metadata, column)
+
     // Unchanged since loaded or saved: make TypeORM see no change, upload nothing.
     if (databaseEntity) {
       const current: unknown = column.getEntityValue(databaseEntity)
-      const unchanged =
+      const sameObject =
+        typeof current === 'string' &&
+        ((value instanceof StoredContent && value.storage === storage && value.key === current) ||
+          (isExistingObject(value) && value.key === current))
+      if (
         (isUnchanged(value, state) && state?.key === current) ||
         value === current ||
-        (value instanceof StoredContent && value.storage === storage && value.key === current)
-      if (unchanged) {
-        column.setEntityValue(databaseEntity, value)
+        sameObject
+      ) {
+        const shown =
+          sameObject && !(value instanceof StoredContent)
+            ? new StoredContent(current, storage)
+            : value
+        column.setEntityValue(entity, shown)
+        column.setEntityValue(databaseEntity, shown)
+        if (shown !== value) attachState(entity, path, { key: current as string, value: shown })
         return
       }
     }
 
-    let key: string | null
+    let key: string | null = null
     let display: unknown = value
     let sha256: string | undefined
-    if (value === null) {
-      key = null
-    } else if (value instanceof StoredContent && value.storage === storage) {
-      key = (await storage.write(existingObject(value.key))).key
-    } else {
-      const body: Body = value instanceof StoredContent ? await value.stream() : (value as Body)
+    let upload: ReturnType<UnitOfWork['uploaded']> | undefined
+    if (value !== null) {
+      const imported = value instanceof StoredContent && value.storage === storage
+      const body: Body = imported
+        ? existingObject(value.key)
+        : value instanceof StoredContent
+          ? await value.stream()
+          : (value as Body)
       const result = await storage.write(body, {
         context: {
           entityName: metadata.name,
@@ -218,9 +239,16 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
         ...optional('contentType', resolveContentType(options, entity)),
       })
       key = result.key
-      if (!result.imported) unit.uploaded(storage, key, depth)
+      if (result.imported) {
+        unit.imported(storage, key, depth)
+        // Keep the rows that hold the key from being deleted by another transaction (and the
+        // object with them) until this one commits.
+        if (depth > 0) await this.binding.lockReferences(storage, key, write.queryRunner)
+      } else {
+        upload = unit.uploaded(storage, key, depth)
+      }
       if (isStream(value) || isExistingObject(value) || value instanceof StoredContent) {
-        display = new StoredContent(key, storage)
+        display = imported ? value : new StoredContent(key, storage)
       } else if (isBytes(value)) {
         sha256 = result.sha256
       }
@@ -230,6 +258,8 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     column.setEntityValue(entity, key)
     unit.propertyWritten(entity, {
       depth,
+      ...(upload ? { upload } : {}),
+      confirms: write.touchesRows,
       succeeded: () => {
         column.setEntityValue(entity, display)
         attachState(entity, path, { key, value: display, ...(sha256 ? { sha256 } : {}) })
@@ -241,12 +271,12 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     })
   }
 
-  afterInsert(event: InsertEvent<ObjectLiteral>): Promise<void> {
-    return this.afterStatement(event.queryRunner, event.entity)
+  afterInsert(event: InsertEvent<ObjectLiteral>): void {
+    this.afterStatement(event.queryRunner, event.entity)
   }
 
-  afterUpdate(event: UpdateEvent<ObjectLiteral>): Promise<void> {
-    return this.afterStatement(event.queryRunner, event.entity)
+  afterUpdate(event: UpdateEvent<ObjectLiteral>): void {
+    this.afterStatement(event.queryRunner, event.entity)
   }
 
   // ---- removals -----------------------------------------------------------------------
@@ -270,35 +300,42 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     }
   }
 
-  afterRemove(event: RemoveEvent<ObjectLiteral>): Promise<void> {
-    return this.afterStatement(event.queryRunner, undefined)
-  }
-
   // ---- outcomes -----------------------------------------------------------------------
 
-  private async afterStatement(
-    queryRunner: QueryRunner,
-    entity: ObjectLiteral | undefined,
-  ): Promise<void> {
-    const unit = existingUnitOfWork(queryRunner)
-    if (!unit) return
-    unit.statementSucceeded(entity)
-    if (transactionDepth(queryRunner) === 0) await unit.autocommitSucceeded()
+  private afterStatement(queryRunner: QueryRunner, entity: ObjectLiteral | undefined): void {
+    const unit = transactionDepth(queryRunner) > 0 ? transactionUnit(queryRunner) : operationUnit()
+    unit?.statementSucceeded(entity)
   }
 
-  async afterQuery(event: AfterQueryEvent): Promise<void> {
-    const unit = existingUnitOfWork(event.queryRunner)
-    if (!unit || unit.idle || transactionDepth(event.queryRunner) > 0) return
-    if (!event.success) await unit.autocommitFailed()
-    else if (!/^\s*select\b/i.test(event.query)) unit.autocommitWriteSucceeded()
+  afterQuery(event: AfterQueryEvent): void {
+    if (!event.success) return
+    // PostgreSQL answers COMMIT of a transaction aborted by a failed statement with ROLLBACK.
+    if (
+      /^\s*commit\b/i.test(event.query) &&
+      (event.rawResults as { command?: string } | undefined)?.command === 'ROLLBACK'
+    ) {
+      transactionUnit(event.queryRunner)?.commitWasRolledBack()
+      return
+    }
+    if (transactionDepth(event.queryRunner) > 0) return
+    if (!/^\s*select\b/i.test(event.query)) operationUnit()?.writeStatementSucceeded()
+  }
+
+  async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+    // Only the outermost commit makes imports visible to other transactions.
+    if (transactionDepth(event.queryRunner) === 1)
+      await transactionUnit(event.queryRunner)?.checkImports()
   }
 
   async afterTransactionCommit(event: TransactionCommitEvent): Promise<void> {
-    await existingUnitOfWork(event.queryRunner)?.committed(transactionDepth(event.queryRunner))
+    await transactionUnit(event.queryRunner)?.committed(
+      transactionDepth(event.queryRunner),
+      event.queryRunner,
+    )
   }
 
   async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
-    await existingUnitOfWork(event.queryRunner)?.rolledBack(transactionDepth(event.queryRunner))
+    await transactionUnit(event.queryRunner)?.rolledBack(transactionDepth(event.queryRunner))
   }
 }
 

@@ -1,36 +1,53 @@
 /**
- * The two places where TypeORM's public subscriber events do not tell enough, and where
- * attrstore wraps one internal method each. Both wrappers only add context; they never
- * change what TypeORM does. If a future TypeORM renames these internals, `installHooks`
- * reports it once and attrstore falls back to slower but still safe behaviour.
+ * Where TypeORM's public subscriber events do not tell enough, attrstore wraps a few
+ * internal methods. Each wrapper only adds context; none changes what TypeORM does.
  *
- * 1. Before saving an existing entity, TypeORM reloads its row (SubjectDatabaseEntityLoader)
+ * 1. Operation boundaries. `save`/`remove`/`softRemove`/`recover` (EntityPersistExecutor)
+ *    and the insert/update/delete query builders run inside an "operation scope". Work done
+ *    outside a transaction settles when its operation ends: committed objects are cleaned
+ *    up on success, uploads are deleted on failure. Scoping by operation rather than by
+ *    query runner keeps concurrent operations apart where they share one connection
+ *    (better-sqlite3).
+ *
+ * 2. Before saving an existing entity, TypeORM reloads its row (SubjectDatabaseEntityLoader)
  *    to compute the diff, and that reload fires `afterLoad`. An eager stored attribute would
  *    then be downloaded just to be compared with a key. While that loader runs, attrstore
  *    leaves keys as they are: saving an unchanged entity downloads nothing.
  *
- * 2. `update(criteria, partial)` and `delete(criteria)` (and their QueryBuilder forms) fire
+ * 3. `update(criteria, partial)` and `delete(criteria)` (and their QueryBuilder forms) fire
  *    `beforeUpdate` / `beforeRemove` without the affected rows, so the objects they
  *    supersede or remove would be unknown. attrstore selects the affected keys with the
- *    same WHERE first, in the same query runner (and transaction), and hands them to the
- *    subscriber through an AsyncLocalStorage.
+ *    same WHERE first, in the same query runner (and transaction).
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { ConfigurationError } from '@attrstore/core'
 import type { DataSource, EntityMetadata, ObjectLiteral, QueryBuilder } from 'typeorm'
 import { storedColumns } from './registry.js'
 
 const require = createRequire(import.meta.url)
 
+/** One user-level operation (a save, an insert, an update...), while it runs. */
+export interface OperationScope {
+  /** Called once when the operation ends, with whether it succeeded. */
+  readonly onEnd: Array<(succeeded: boolean) => Promise<void>>
+}
+
 /** Rows affected by the update or delete statement being executed. */
-export interface AffectedRows {
+interface AffectedRows {
   metadata: EntityMetadata
   rows: ObjectLiteral[]
 }
 
+const operations = new AsyncLocalStorage<OperationScope>()
 const reloadingForPersistence = new AsyncLocalStorage<true>()
 const affectedRows = new AsyncLocalStorage<AffectedRows>()
+
+/** The operation being executed, if any. */
+export function currentOperation(): OperationScope | undefined {
+  return operations.getStore()
+}
 
 /** True inside TypeORM's reload of rows it is about to persist: leave keys alone. */
 export function isReloadingForPersistence(): boolean {
@@ -43,9 +60,27 @@ export function currentAffectedRows(metadata: EntityMetadata): ObjectLiteral[] |
   return store && store.metadata === metadata ? store.rows : undefined
 }
 
-const installed = new Map<string, boolean>()
+/** Runs `task` as one operation, or as part of the enclosing one. */
+async function asOperation<T>(task: () => Promise<T>): Promise<T> {
+  if (operations.getStore()) return task()
+  const scope: OperationScope = { onEnd: [] }
+  return operations.run(scope, async () => {
+    let result: T
+    try {
+      result = await task()
+    } catch (error) {
+      for (const end of scope.onEnd) await end(false)
+      throw error
+    }
+    for (const end of scope.onEnd) await end(true)
+    return result
+  })
+}
 
-type Executable = { prototype: { execute(this: QueryBuilder<ObjectLiteral>): Promise<unknown> } }
+type Method = (this: unknown, ...args: unknown[]) => Promise<unknown>
+type Prototype = Record<string, Method>
+
+const installed = new Set<string>()
 
 /**
  * Where the copy of TypeORM that `dataSource` comes from is installed: an application may
@@ -64,65 +99,101 @@ function typeormRootOf(dataSource: DataSource): string {
   return path.dirname(require.resolve('typeorm'))
 }
 
-/** Installs the wrappers once per TypeORM copy. Returns whether they could be installed. */
-export function installHooks(dataSource: DataSource): boolean {
+/** Installs the wrappers once per TypeORM copy; refuses a TypeORM without the expected internals. */
+export function installHooks(dataSource: DataSource): void {
   const root = typeormRootOf(dataSource)
-  const known = installed.get(root)
-  if (known !== undefined) return known
-  const load = (file: string): Record<string, unknown> =>
-    require(path.join(root, file)) as Record<string, unknown>
+  if (installed.has(root)) return
+  const prototypeOf = (file: string, name: string): Prototype => {
+    const exported = require(path.join(root, file)) as Record<
+      string,
+      { prototype: Prototype } | undefined
+    >
+    const prototype = exported[name]?.prototype
+    if (!prototype) throw new Error(`${name} not found in ${file}`)
+    return prototype
+  }
+  const wrap = (
+    prototype: Prototype,
+    method: string,
+    wrapper: (original: Method) => Method,
+  ): void => {
+    const original = prototype[method]
+    if (typeof original !== 'function') throw new Error(`${method} not found`)
+    prototype[method] = wrapper(original)
+  }
   try {
-    const { SubjectDatabaseEntityLoader } = load('persistence/SubjectDatabaseEntityLoader.js') as {
-      SubjectDatabaseEntityLoader: { prototype: { load(...args: unknown[]): Promise<unknown> } }
+    const persist = prototypeOf('persistence/EntityPersistExecutor.js', 'EntityPersistExecutor')
+    const reload = prototypeOf(
+      'persistence/SubjectDatabaseEntityLoader.js',
+      'SubjectDatabaseEntityLoader',
+    )
+    const insert = prototypeOf('query-builder/InsertQueryBuilder.js', 'InsertQueryBuilder')
+    const update = prototypeOf('query-builder/UpdateQueryBuilder.js', 'UpdateQueryBuilder')
+    const remove = prototypeOf('query-builder/DeleteQueryBuilder.js', 'DeleteQueryBuilder')
+    const softRemove = prototypeOf(
+      'query-builder/SoftDeleteQueryBuilder.js',
+      'SoftDeleteQueryBuilder',
+    )
+
+    wrap(
+      reload,
+      'load',
+      (original) =>
+        function (this: unknown, ...args: unknown[]) {
+          return reloadingForPersistence.run(true, () => original.apply(this, args))
+        },
+    )
+    for (const prototype of [persist, insert, softRemove]) {
+      wrap(
+        prototype,
+        'execute',
+        (original) =>
+          function (this: unknown, ...args: unknown[]) {
+            return asOperation(() => original.apply(this, args))
+          },
+      )
     }
-    const reload = SubjectDatabaseEntityLoader.prototype.load
-    SubjectDatabaseEntityLoader.prototype.load = function (this: unknown, ...args: unknown[]) {
-      return reloadingForPersistence.run(true, () => reload.apply(this, args))
-    }
-    const { UpdateQueryBuilder } = load('query-builder/UpdateQueryBuilder.js') as {
-      UpdateQueryBuilder: Executable
-    }
-    const { DeleteQueryBuilder } = load('query-builder/DeleteQueryBuilder.js') as {
-      DeleteQueryBuilder: Executable
-    }
-    wrapExecute(UpdateQueryBuilder, (builder, metadata) => {
+    const touchesStoredColumns = (
+      builder: QueryBuilder<ObjectLiteral>,
+      metadata: EntityMetadata,
+    ): boolean => {
       const values = (builder.expressionMap.valuesSet ?? {}) as ObjectLiteral
       return storedColumns(metadata).some(
         ({ column }) => column.getEntityValue(values) !== undefined,
       )
-    })
-    wrapExecute(DeleteQueryBuilder, () => true)
-    installed.set(root, true)
-    return true
+    }
+    wrap(update, 'execute', (original) => withAffectedRows(original, touchesStoredColumns))
+    wrap(remove, 'execute', (original) => withAffectedRows(original, () => true))
   } catch (error) {
-    console.warn(
-      '[attrstore] could not hook into this TypeORM version; saves of unchanged eager attributes will download ' +
-        'them, and update(criteria)/delete(criteria) will leave superseded objects to garbage collection:',
-      (error as Error).message,
+    throw new ConfigurationError(
+      `attrstore could not hook into the TypeORM installed at ${root} (${(error as Error).message}). ` +
+        'attrstore supports TypeORM 1.x; check the installed version.',
+      { cause: error },
     )
-    installed.set(root, false)
-    return false
   }
+  installed.add(root)
 }
 
-function wrapExecute(
-  builderClass: Executable,
+function withAffectedRows(
+  original: Method,
   touchesStoredColumns: (builder: QueryBuilder<ObjectLiteral>, metadata: EntityMetadata) => boolean,
-): void {
-  const execute = builderClass.prototype.execute
-  builderClass.prototype.execute = async function (this: QueryBuilder<ObjectLiteral>) {
-    const alias = this.expressionMap.mainAlias
-    const metadata = alias?.hasMetadata ? alias.metadata : undefined
-    if (
-      !metadata ||
-      !this.expressionMap.callListeners ||
-      !storedColumns(metadata).length ||
-      !touchesStoredColumns(this, metadata)
-    ) {
-      return execute.call(this)
-    }
-    const rows = await selectAffectedRows(this, metadata)
-    return affectedRows.run({ metadata, rows }, () => execute.call(this))
+): Method {
+  return function (this: unknown, ...args: unknown[]) {
+    const builder = this as QueryBuilder<ObjectLiteral>
+    return asOperation(async () => {
+      const alias = builder.expressionMap.mainAlias
+      const metadata = alias?.hasMetadata ? alias.metadata : undefined
+      if (
+        !metadata ||
+        !builder.expressionMap.callListeners ||
+        !storedColumns(metadata).length ||
+        !touchesStoredColumns(builder, metadata)
+      ) {
+        return original.apply(this, args)
+      }
+      const rows = await selectAffectedRows(builder, metadata)
+      return affectedRows.run({ metadata, rows }, () => original.apply(this, args))
+    })
   }
 }
 

@@ -1,54 +1,88 @@
-import type { AttributeStorage } from '@attrstore/core'
+import { ObjectNotFoundError, type AttributeStorage } from '@attrstore/core'
 import type { QueryRunner } from 'typeorm'
 import type { StorageBinding } from './registry.js'
+import { currentOperation, type OperationScope } from './typeorm-hooks.js'
 
 /**
- * What one query runner's work has done to storages and must settle when its outcome is
- * known: the rows of DESIGN.md's transaction table.
+ * What a transaction's (or, outside transactions, an operation's) work did to storages,
+ * settled when its outcome is known: the rows of DESIGN.md's transaction table.
  *
- * - An upload made for a statement is deleted if that statement's transaction rolls back
- *   (or, outside a transaction, if the statement fails before anything was written).
+ * - An upload is deleted if its transaction rolls back (or, outside a transaction, if its
+ *   operation fails before anything was written), and also at commit if no statement
+ *   confirmed it (a failed statement the caller caught, an update that matched no row) and
+ *   no row references it.
  * - An object a statement superseded or removed is deleted only once that statement is
  *   committed, and only if no row still references it.
+ * - An imported object is checked to still exist just before the commit.
  *
  * Items carry the transaction depth they were made at, so a rolled-back savepoint undoes
- * only its own uploads.
+ * only its own work.
  */
 interface Upload {
   storage: AttributeStorage
   key: string
   depth: number
-  /** Outside a transaction: a write statement has succeeded since, so the row may exist. */
+  /** A statement that writes this key into a row succeeded. */
+  confirmed: boolean
+  /** Outside a transaction: a write statement succeeded since, so a row may hold it. */
   maybeCommitted: boolean
 }
 
-interface Deletion {
+interface StoredKey {
   storage: AttributeStorage
   key: string
   depth: number
 }
 
-/** How to put an entity's property back, depending on the statement's outcome. */
+/** How to put an entity's property back, depending on its statement's outcome. */
 export interface PropertyWrite {
+  depth: number
+  /** The upload this write made, if any. */
+  upload?: Upload
+  /** Whether the statement's success proves a row holds the upload (false for an update that matched no row). */
+  confirms: boolean
   /** The statement succeeded: show the content again, remember the new key. */
   succeeded(): void
   /** The statement failed or was rolled back: put the user's value and our old state back. */
   failed(): void
-  depth: number
 }
+
+type Operation = 'delete-after-rollback' | 'delete-after-failed-statement' | 'delete-after-commit'
 
 export class UnitOfWork {
   private uploads: Upload[] = []
-  private deletions: Deletion[] = []
-  /** Property writes waiting for their statement, by entity object. */
+  private deletions: StoredKey[] = []
+  private imports: StoredKey[] = []
+  /** Writes whose statement has not completed yet, by entity object. */
   private readonly writes = new Map<object, PropertyWrite[]>()
-  /** Statements that succeeded since the last settlement, whose writes may be rolled back later. */
+  /** Writes whose statement succeeded inside a transaction that may still roll back. */
   private settled: PropertyWrite[] = []
+  private readonly inFlight = new Set<Promise<unknown>>()
 
   constructor(private readonly binding: StorageBinding) {}
 
-  uploaded(storage: AttributeStorage, key: string, depth: number): void {
-    this.uploads.push({ storage, key, depth, maybeCommitted: false })
+  /** Follows a write still in progress, so that no outcome is settled before it finishes. */
+  track(work: Promise<unknown>): void {
+    const followed = work.then(
+      () => {},
+      () => {},
+    )
+    this.inFlight.add(followed)
+    void followed.then(() => this.inFlight.delete(followed))
+  }
+
+  private async quiesce(): Promise<void> {
+    while (this.inFlight.size) await Promise.all([...this.inFlight])
+  }
+
+  uploaded(storage: AttributeStorage, key: string, depth: number): Upload {
+    const upload = { storage, key, depth, confirmed: false, maybeCommitted: false }
+    this.uploads.push(upload)
+    return upload
+  }
+
+  imported(storage: AttributeStorage, key: string, depth: number): void {
+    this.imports.push({ storage, key, depth })
   }
 
   deleteAfterCommit(storage: AttributeStorage, key: string, depth: number): void {
@@ -69,69 +103,61 @@ export class UnitOfWork {
     this.writes.delete(entity)
     for (const write of list) {
       write.succeeded()
+      if (write.upload && write.confirms) write.upload.confirmed = true
       if (write.depth > 0) this.settled.push(write)
     }
   }
 
-  /** Outside a transaction, a write statement succeeded: rows may now exist for any upload so far. */
-  autocommitWriteSucceeded(): void {
+  /** Outside a transaction, a write statement succeeded: a row may now hold any upload so far. */
+  writeStatementSucceeded(): void {
     for (const upload of this.uploads) if (upload.depth === 0) upload.maybeCommitted = true
   }
 
-  /** Outside a transaction, every statement of the operation succeeded: settle now. */
-  async autocommitSucceeded(): Promise<void> {
-    this.uploads = this.uploads.filter((upload) => upload.depth > 0)
-    const deletions = this.deletions.filter((deletion) => deletion.depth === 0)
-    this.deletions = this.deletions.filter((deletion) => deletion.depth > 0)
-    await this.deleteUnreferenced(deletions)
+  /** An operation outside any transaction ended. */
+  async operationEnded(succeeded: boolean): Promise<void> {
+    await this.quiesce()
+    if (succeeded) await this.settle(undefined)
+    else await this.failOutsideTransaction()
   }
 
-  /** Outside a transaction, a statement failed. */
-  async autocommitFailed(): Promise<void> {
-    this.failPendingWrites(0)
-    const uploads = this.uploads.filter((upload) => upload.depth === 0)
-    this.uploads = this.uploads.filter((upload) => upload.depth > 0)
-    const safe = uploads.filter((upload) => !upload.maybeCommitted)
-    for (const upload of uploads) {
-      if (upload.maybeCommitted) {
-        this.binding.orphaned(
-          upload.key,
-          upload.storage,
-          'a later statement of the same non-transactional save failed',
+  /** Just before the outermost commit: imported objects must still exist. */
+  async checkImports(): Promise<void> {
+    for (const { storage, key } of this.imports) {
+      if (!(await storage.exists(key))) {
+        throw new ObjectNotFoundError(
+          key,
+          `The imported object ${JSON.stringify(key)} was deleted before the commit`,
         )
       }
     }
-    const dropped = this.deletions.filter((deletion) => deletion.depth === 0)
-    this.deletions = this.deletions.filter((deletion) => deletion.depth > 0)
-    for (const deletion of dropped) {
-      if (uploads.some((upload) => upload.maybeCommitted)) {
-        this.binding.orphaned(
-          deletion.key,
-          deletion.storage,
-          'superseded by a non-transactional save that failed part-way',
-        )
-      }
-    }
-    await this.deleteUploads(safe, 'delete-after-failed-statement')
+  }
+
+  private commitRolledBack = false
+
+  /** The database answered the COMMIT about to be reported with a rollback. */
+  commitWasRolledBack(): void {
+    this.commitRolledBack = true
   }
 
   /** A transaction (or savepoint) committed; `depth` is the depth after it. */
-  async committed(depth: number): Promise<void> {
-    if (depth > 0) {
-      for (const item of [...this.uploads, ...this.deletions, ...this.settled])
-        item.depth = Math.min(item.depth, depth)
+  async committed(depth: number, queryRunner: QueryRunner): Promise<void> {
+    if (this.commitRolledBack) {
+      this.commitRolledBack = false
+      await this.rolledBack(depth)
       return
     }
-    const deletions = this.deletions
-    this.uploads = []
-    this.deletions = []
-    this.settled = []
-    this.writes.clear()
-    await this.deleteUnreferenced(deletions)
+    if (depth > 0) {
+      for (const item of [...this.uploads, ...this.deletions, ...this.imports, ...this.settled]) {
+        item.depth = Math.min(item.depth, depth)
+      }
+      return
+    }
+    await this.settle(queryRunner)
   }
 
   /** A transaction (or savepoint) rolled back; `depth` is the depth after it. */
   async rolledBack(depth: number): Promise<void> {
+    await this.quiesce()
     this.failPendingWrites(depth + 1)
     const undone = this.settled.filter((write) => write.depth > depth)
     this.settled = this.settled.filter((write) => write.depth <= depth)
@@ -139,13 +165,55 @@ export class UnitOfWork {
     const uploads = this.uploads.filter((upload) => upload.depth > depth)
     this.uploads = this.uploads.filter((upload) => upload.depth <= depth)
     this.deletions = this.deletions.filter((deletion) => deletion.depth <= depth)
-    await this.deleteUploads(uploads, 'delete-after-rollback')
+    this.imports = this.imports.filter((item) => item.depth <= depth)
+    await this.deleteAll(uploads, 'delete-after-rollback')
   }
 
-  get idle(): boolean {
-    return (
-      !this.uploads.length && !this.deletions.length && !this.writes.size && !this.settled.length
-    )
+  /** The work is committed: clean up what it superseded, and uploads no row took. */
+  private async settle(queryRunner: QueryRunner | undefined): Promise<void> {
+    this.failPendingWrites(0) // statements that never ran: their entities get their values back
+    const { uploads, deletions } = this
+    this.uploads = []
+    this.deletions = []
+    this.imports = []
+    this.settled = []
+    const unconfirmed: Upload[] = []
+    for (const upload of uploads) {
+      if (!upload.confirmed && !(await this.isReferenced(upload, queryRunner)))
+        unconfirmed.push(upload)
+    }
+    await this.deleteAll(unconfirmed, 'delete-after-commit')
+    const superseded: StoredKey[] = []
+    const seen = new Map<AttributeStorage, Set<string>>()
+    for (const deletion of deletions) {
+      let keys = seen.get(deletion.storage)
+      if (!keys) seen.set(deletion.storage, (keys = new Set()))
+      if (keys.has(deletion.key)) continue
+      keys.add(deletion.key)
+      if (!(await this.isReferenced(deletion, queryRunner))) superseded.push(deletion)
+    }
+    await this.deleteAll(superseded, 'delete-after-commit')
+  }
+
+  /** Outside a transaction, the operation failed: delete what no row can hold. */
+  private async failOutsideTransaction(): Promise<void> {
+    this.failPendingWrites(0)
+    const uploads = this.uploads
+    this.uploads = []
+    this.deletions = []
+    this.imports = []
+    const partlyCommitted = uploads.some((upload) => upload.maybeCommitted)
+    for (const upload of uploads) {
+      if (upload.maybeCommitted) {
+        this.binding.orphaned(
+          upload.key,
+          upload.storage,
+          'a later statement of the same non-transactional operation failed',
+        )
+      }
+    }
+    if (partlyCommitted) return
+    await this.deleteAll(uploads, 'delete-after-failed-statement')
   }
 
   /** Puts back the properties of statements that never completed, at `minDepth` or deeper. */
@@ -159,49 +227,73 @@ export class UnitOfWork {
     }
   }
 
-  private async deleteUploads(
-    uploads: Upload[],
-    operation: 'delete-after-rollback' | 'delete-after-failed-statement',
-  ): Promise<void> {
+  private async isReferenced(
+    item: StoredKey,
+    queryRunner: QueryRunner | undefined,
+  ): Promise<boolean> {
+    try {
+      return await this.binding.isReferenced(item.storage, item.key, queryRunner)
+    } catch (error) {
+      this.binding.report({
+        operation: 'delete-after-commit',
+        key: item.key,
+        storage: item.storage,
+        error,
+      })
+      return true // cannot tell: keep it, the garbage collector will decide
+    }
+  }
+
+  private async deleteAll(items: StoredKey[], operation: Operation): Promise<void> {
     await Promise.all(
-      uploads.map((upload) =>
-        upload.storage
-          .delete(upload.key)
+      items.map((item) =>
+        item.storage
+          .delete(item.key)
           .catch((error: unknown) =>
-            this.binding.report({ operation, key: upload.key, storage: upload.storage, error }),
+            this.binding.report({ operation, key: item.key, storage: item.storage, error }),
           ),
       ),
     )
   }
-
-  /** Deletes superseded objects, sparing any a committed row still references (shared or imported keys). */
-  private async deleteUnreferenced(deletions: Deletion[]): Promise<void> {
-    const done = new Map<AttributeStorage, Set<string>>()
-    for (const { storage, key } of deletions) {
-      let keys = done.get(storage)
-      if (!keys) done.set(storage, (keys = new Set()))
-      if (keys.has(key)) continue
-      keys.add(key)
-      try {
-        if (await this.binding.isReferenced(storage, key)) continue
-        await storage.delete(key)
-      } catch (error) {
-        this.binding.report({ operation: 'delete-after-commit', key, storage, error })
-      }
-    }
-  }
 }
 
-const units = new WeakMap<QueryRunner, UnitOfWork>()
+const transactionUnits = new WeakMap<QueryRunner, UnitOfWork>()
+const operationUnits = new WeakMap<OperationScope, UnitOfWork>()
 
+/**
+ * The unit that records work done now through `queryRunner`: the transaction's when one is
+ * active, else the current operation's (settled when the operation ends).
+ */
 export function unitOfWork(queryRunner: QueryRunner, binding: StorageBinding): UnitOfWork {
-  let unit = units.get(queryRunner)
-  if (!unit) units.set(queryRunner, (unit = new UnitOfWork(binding)))
+  if (transactionDepth(queryRunner) > 0) {
+    let unit = transactionUnits.get(queryRunner)
+    if (!unit) transactionUnits.set(queryRunner, (unit = new UnitOfWork(binding)))
+    return unit
+  }
+  const scope = currentOperation()
+  if (!scope)
+    throw new Error(
+      'attrstore: a write outside any TypeORM operation (this is a bug, please report it)',
+    )
+  let unit = operationUnits.get(scope)
+  if (!unit) {
+    const created = new UnitOfWork(binding)
+    operationUnits.set(scope, created)
+    scope.onEnd.push((succeeded) => created.operationEnded(succeeded))
+    unit = created
+  }
   return unit
 }
 
-export function existingUnitOfWork(queryRunner: QueryRunner | undefined): UnitOfWork | undefined {
-  return queryRunner ? units.get(queryRunner) : undefined
+/** The unit of a transaction on `queryRunner`, if it recorded anything. */
+export function transactionUnit(queryRunner: QueryRunner | undefined): UnitOfWork | undefined {
+  return queryRunner ? transactionUnits.get(queryRunner) : undefined
+}
+
+/** The unit of the current operation outside transactions, if it recorded anything. */
+export function operationUnit(): UnitOfWork | undefined {
+  const scope = currentOperation()
+  return scope ? operationUnits.get(scope) : undefined
 }
 
 /** 0 outside a transaction, 1 in one, more inside savepoints. */
