@@ -1,0 +1,3 @@
+import { describeTypeormScenarios } from '../support/scenarios.js'
+
+describeTypeormScenarios('sqlite', 's3')
