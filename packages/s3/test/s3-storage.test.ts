@@ -1,0 +1,470 @@
+import { randomUUID } from 'node:crypto'
+import http from 'node:http'
+import { Readable } from 'node:stream'
+import {
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3'
+import {
+  ConfigurationError,
+  IntegrityError,
+  KeyConflictError,
+  StorageUnavailableError,
+} from '@attrstore/core'
+import { failingBody, generateBody, MiB } from '@attrstore/core/conformance'
+import { S3Storage, type S3StorageOptions } from '@attrstore/s3'
+import { startS3, type TestS3 } from '@attrstore/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connection } from './support.js'
+
+/** Records the commands a client sends and, optionally, the headers of each request. */
+function record(client: S3Client): {
+  commands: string[]
+  headers: Array<[string, Record<string, string>]>
+} {
+  const log = { commands: [] as string[], headers: [] as Array<[string, Record<string, string>]> }
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      log.commands.push(context.commandName ?? '?')
+      return next(args)
+    },
+    { step: 'initialize', name: 'testRecordCommands' },
+  )
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as { headers: Record<string, string> }
+      log.headers.push([context.commandName ?? '?', { ...request.headers }])
+      return next(args)
+    },
+    { step: 'finalizeRequest', name: 'testRecordHeaders', priority: 'low' },
+  )
+  return log
+}
+
+/** Makes the client fail one command as a server that does not implement it would. */
+function refuse(
+  client: S3Client,
+  commandName: string,
+  code = 'NotImplemented',
+  status = 501,
+): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === commandName) {
+        throw Object.assign(new Error(`${code} (injected)`), {
+          name: code,
+          Code: code,
+          $fault: 'server',
+          $metadata: { httpStatusCode: status, attempts: 1 },
+        })
+      }
+      return next(args)
+    },
+    { step: 'initialize', name: `testRefuse${commandName}` },
+  )
+}
+
+const body = (size: number) => generateBody(size, 256 * 1024)
+
+describe('S3Storage on fauxqs', () => {
+  let s3: TestS3
+  let raw: S3Client
+  const storages: S3Storage[] = []
+  const make = (options: Partial<S3StorageOptions> = {}): S3Storage => {
+    const storage = new S3Storage({ ...connection(s3), prefix: `t-${randomUUID()}`, ...options })
+    storages.push(storage)
+    return storage
+  }
+  const head = (storage: S3Storage, reference: string) =>
+    raw.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: storage.locate(reference).key }))
+  const keysUnder = async (storage: S3Storage): Promise<string[]> => {
+    const page = await raw.send(
+      new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${storage.prefix}/` }),
+    )
+    return (page.Contents ?? []).map((entry) => entry.Key!)
+  }
+
+  beforeAll(async () => {
+    s3 = await startS3({ engine: 'fauxqs' })
+    raw = new S3Client(s3.clientConfig)
+  })
+  afterAll(async () => {
+    for (const storage of storages) storage.destroy()
+    raw?.destroy()
+    await s3?.stop()
+  })
+
+  it('probes the server: fauxqs ignores If-None-Match, so writes are checked with HEAD', async () => {
+    expect(await make().probe()).toEqual({ conditionalWrites: false, versioning: false })
+  })
+
+  it('records the SHA-256 and upload parameters on a one-part body, in one PutObject', async () => {
+    const storage = make({
+      uploadParameters: ({ key, contentType }) => ({
+        ContentDisposition: `attachment; filename="${key.split('/').pop()}"`,
+        CacheControl: 'max-age=60',
+        Metadata: { origin: 'test', sha256: 'forged' },
+        ...(contentType ? {} : { ContentType: 'text/plain' }),
+      }),
+    })
+    const log = record(storage.client)
+    const written = await storage.write('hello', { context: { fileName: 'x.txt' } })
+    const stored = await head(storage, written.key)
+    expect(stored.Metadata).toEqual({ origin: 'test', sha256: written.sha256 })
+    expect(stored.ContentType).toBe('text/plain')
+    expect(stored.CacheControl).toBe('max-age=60')
+    expect(stored.ContentDisposition).toMatch(/^attachment/)
+    expect(log.commands).toEqual(['HeadObjectCommand', 'PutObjectCommand'])
+    const [, headers] = log.headers.find(([name]) => name === 'PutObjectCommand')!
+    expect(headers['x-amz-content-sha256']).toBe(written.sha256)
+  })
+
+  it('streams a body larger than a part as multipart, then records its SHA-256 with a self-copy', async () => {
+    const storage = make()
+    const log = record(storage.client)
+    const source = body(12 * MiB)
+    const written = await storage.write(source.stream)
+    expect(written.sha256).toBe(source.produced().sha256)
+    expect((await head(storage, written.key)).Metadata?.sha256).toBe(written.sha256)
+    expect((await storage.stat(written.key)).sha256).toBe(written.sha256)
+    expect(log.commands.filter((name) => name !== 'HeadObjectCommand')).toEqual([
+      'CreateMultipartUploadCommand',
+      'UploadPartCommand',
+      'UploadPartCommand',
+      'UploadPartCommand',
+      'CompleteMultipartUploadCommand',
+      'CopyObjectCommand',
+    ])
+    const back = await storage.read(written.key, { verify: true })
+    expect(back.length).toBe(12 * MiB)
+  })
+
+  it('past maxCopyObjectSize, records the SHA-256 with a server-side multipart copy', async () => {
+    class SmallCopies extends S3Storage {
+      protected override maxCopyObjectSize = 6 * MiB
+      protected override copyPartSize = 5 * MiB
+    }
+    const storage = new SmallCopies({ ...connection(s3), prefix: `t-${randomUUID()}` })
+    storages.push(storage)
+    const log = record(storage.client)
+    const source = body(12 * MiB)
+    const written = await storage.write(source.stream)
+    expect(log.commands.filter((name) => name === 'UploadPartCopyCommand')).toHaveLength(3)
+    expect((await storage.stat(written.key)).sha256).toBe(source.produced().sha256)
+    expect((await storage.verify(written.key)).verified).toBe(true)
+  })
+
+  it('a body failing mid-multipart rejects with its own error and leaves no parts and no object', async () => {
+    const storage = make()
+    const uploadIds: string[] = []
+    storage.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args)
+        if (context.commandName === 'CreateMultipartUploadCommand') {
+          uploadIds.push((result.output as { UploadId: string }).UploadId)
+        }
+        return result
+      },
+      { step: 'initialize', name: 'testUploadIds' },
+    )
+    const key = `t/${randomUUID()}`
+    const failing = new S3Storage({
+      ...connection(s3),
+      prefix: storage.prefix,
+      keyGenerator: () => key,
+    })
+    storages.push(failing)
+    failing.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args)
+        if (context.commandName === 'CreateMultipartUploadCommand') {
+          uploadIds.push((result.output as { UploadId: string }).UploadId)
+        }
+        return result
+      },
+      { step: 'initialize', name: 'testUploadIds' },
+    )
+    // 12 MiB then an error: two parts are in flight or done when the body breaks.
+    await expect(failing.write(failingBody(48, 256 * 1024))).rejects.toThrow(/failed on purpose/)
+    expect(uploadIds).toHaveLength(1)
+    // The upload is gone from the server: a part sent to it is refused.
+    await expect(
+      raw.send(
+        new UploadPartCommand({
+          Bucket: s3.bucket,
+          Key: failing.locate(key).key,
+          UploadId: uploadIds[0],
+          PartNumber: 9,
+          Body: Buffer.from('x'),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' })
+    expect(await keysUnder(failing)).toEqual([])
+  })
+
+  it('an abort mid-multipart rejects and leaves no parts and no object', async () => {
+    const uploadIds: string[] = []
+    const key = `t/${randomUUID()}`
+    const storage = make({ keyGenerator: () => key })
+    storage.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args)
+        if (context.commandName === 'CreateMultipartUploadCommand') {
+          uploadIds.push((result.output as { UploadId: string }).UploadId)
+        }
+        return result
+      },
+      { step: 'initialize', name: 'testUploadIds' },
+    )
+    const controller = new AbortController()
+    const source = (async function* () {
+      for (let i = 0; i < 200; i++) {
+        if (i === 60) controller.abort()
+        yield Buffer.alloc(256 * 1024, i)
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    })()
+    await expect(storage.write(source, { signal: controller.signal })).rejects.toThrow()
+    expect(uploadIds).toHaveLength(1)
+    await expect(
+      raw.send(
+        new UploadPartCommand({
+          Bucket: s3.bucket,
+          Key: storage.locate(key).key,
+          UploadId: uploadIds[0],
+          PartNumber: 9,
+          Body: Buffer.from('x'),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' })
+    expect(await keysUnder(storage)).toEqual([])
+  })
+
+  it('multipart: false sends a large streamed body as one PUT, spooled, with its SHA-256', async () => {
+    const storage = make({ multipart: false })
+    const log = record(storage.client)
+    const source = body(7 * MiB)
+    const written = await storage.write(source.stream)
+    expect(log.commands.filter((name) => name.includes('Multipart'))).toEqual([])
+    expect(log.commands.filter((name) => name === 'PutObjectCommand')).toHaveLength(1)
+    expect((await head(storage, written.key)).Metadata?.sha256).toBe(source.produced().sha256)
+    expect((await storage.read(written.key)).length).toBe(7 * MiB)
+  })
+
+  it('batch deletes send Content-MD5, and are idempotent', async () => {
+    const storage = make()
+    const log = record(storage.client)
+    const keys = await Promise.all(
+      ['a', 'b', 'c'].map((text) => storage.write(text).then((w) => w.key)),
+    )
+    await storage.deleteMany([...keys, 'never/existed'])
+    await storage.deleteMany(keys)
+    const deletes = log.headers.filter(([name]) => name === 'DeleteObjectsCommand')
+    expect(deletes).toHaveLength(2)
+    for (const [, headers] of deletes)
+      expect(headers['content-md5']).toMatch(/^[A-Za-z0-9+/]{22}==$/)
+    expect(await keysUnder(storage)).toEqual([])
+  })
+
+  it('a server refusing DeleteObjects gets single deletes, then and after', async () => {
+    const storage = make()
+    const log = record(storage.client)
+    refuse(storage.client, 'DeleteObjectsCommand')
+    const keys = await Promise.all(['a', 'b'].map((text) => storage.write(text).then((w) => w.key)))
+    await storage.deleteMany(keys)
+    await storage.deleteMany(keys)
+    expect(log.commands.filter((name) => name === 'DeleteObjectsCommand')).toHaveLength(1)
+    expect(log.commands.filter((name) => name === 'DeleteObjectCommand')).toHaveLength(4)
+    expect(await keysUnder(storage)).toEqual([])
+  })
+
+  it('with conditionalWrites: true, sends If-None-Match and maps 412 to KeyConflictError', async () => {
+    // fauxqs ignores If-None-Match: a server that honours it is emulated by refusing the
+    // conditional PutObject of an existing key with 412, as AWS and MinIO do.
+    const key = `t/${randomUUID()}`
+    const storage = make({ conditionalWrites: true, keyGenerator: () => key })
+    const log = record(storage.client)
+    storage.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { IfNoneMatch?: string; Key: string }
+        if (context.commandName === 'PutObjectCommand' && input.IfNoneMatch === '*') {
+          const exists = await raw
+            .send(new HeadObjectCommand({ Bucket: s3.bucket, Key: input.Key }))
+            .then(
+              () => true,
+              () => false,
+            )
+          if (exists) {
+            throw Object.assign(
+              new Error('At least one of the pre-conditions you specified did not hold'),
+              {
+                name: 'PreconditionFailed',
+                $fault: 'client',
+                $metadata: { httpStatusCode: 412 },
+              },
+            )
+          }
+        }
+        return next(args)
+      },
+      { step: 'initialize', name: 'testConditional' },
+    )
+    await storage.write('first')
+    await expect(storage.write('second')).rejects.toBeInstanceOf(KeyConflictError)
+    expect(String(await storage.read(key))).toBe('first')
+    expect(log.commands.filter((name) => name === 'HeadObjectCommand')).toEqual([])
+  })
+
+  it('abortStaleMultipartUploads says when the server cannot list uploads', async () => {
+    expect(await make().abortStaleMultipartUploads(0)).toMatchObject({ supported: false, found: 0 })
+  })
+
+  it('a missing bucket is a ConfigurationError naming it, for every operation', async () => {
+    const storage = make({ bucket: 'no-such-bucket-here' })
+    for (const attempt of [
+      () => storage.write('x'),
+      () => storage.read('k'),
+      () => storage.stat('k'),
+      () => storage.exists('k'),
+      async () => {
+        for await (const entry of storage.list()) void entry
+      },
+    ]) {
+      const error = await attempt().then(
+        () => undefined,
+        (caught: unknown) => caught,
+      )
+      expect(error).toBeInstanceOf(ConfigurationError)
+      expect((error as Error).message).toMatch(/bucket "no-such-bucket-here" does not exist/)
+    }
+  })
+})
+
+describe('S3Storage errors without a server', () => {
+  it('an unreachable endpoint is StorageUnavailableError after the retries, naming the endpoint', async () => {
+    const server = http.createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as { port: number }).port
+    await new Promise((resolve) => server.close(resolve))
+    const storage = new S3Storage({
+      bucket: 'bucket-a',
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      maxAttempts: 2,
+      env: {},
+    })
+    const error = await storage.stat('k').catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(StorageUnavailableError)
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `Cannot reach the S3 endpoint http://127.0.0.1:${port}.*after 2 attempts: ECONNREFUSED`,
+      ),
+    )
+    storage.destroy()
+  })
+
+  it('missing credentials are a ConfigurationError naming the variables to set', async () => {
+    const saved = { ...process.env }
+    for (const name of Object.keys(process.env))
+      if (name.startsWith('AWS_')) delete process.env[name]
+    Object.assign(process.env, {
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: '/nonexistent/config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
+    })
+    try {
+      const storage = new S3Storage({
+        bucket: 'bucket-a',
+        endpoint: 'http://127.0.0.1:9',
+        maxAttempts: 1,
+      })
+      const error = await storage.read('k').catch((caught: unknown) => caught)
+      expect(error).toBeInstanceOf(ConfigurationError)
+      expect((error as Error).message).toMatch(
+        /No AWS credentials.*AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.*AWS_PROFILE.*AWS_SKIP_SIGNATURE/,
+      )
+      storage.destroy()
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name]
+      Object.assign(process.env, saved)
+    }
+  })
+
+  it('anonymous access sends no Authorization header and looks for no credentials', async () => {
+    const seen: Array<string | undefined> = []
+    const server = http.createServer((request, response) => {
+      seen.push(request.headers.authorization)
+      request.resume()
+      request.on('end', () => {
+        response.writeHead(200, {
+          'content-length': '2',
+          'content-type': 'application/octet-stream',
+        })
+        response.end('ok')
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as { port: number }).port
+    try {
+      const storage = new S3Storage({
+        bucket: 'public-bucket',
+        endpoint: `http://127.0.0.1:${port}`,
+        env: { AWS_SKIP_SIGNATURE: 'true' },
+        maxAttempts: 1,
+      })
+      expect(String(await storage.read('k'))).toBe('ok')
+      expect(seen).toEqual([undefined])
+      storage.destroy()
+    } finally {
+      server.close()
+    }
+  })
+})
+
+describe('S3Storage on s3rver', () => {
+  let s3: TestS3
+  beforeAll(async () => {
+    s3 = await startS3({ engine: 's3rver' })
+  })
+  afterAll(async () => {
+    await s3?.stop()
+  })
+
+  it('catches a stored aws-chunked framing (a client with the SDK default checksums) and keeps nothing', async () => {
+    // A client of the user's own, with the SDK defaults: stream bodies go as aws-chunked,
+    // which s3rver stores verbatim. Only multipart: false sends a stream body.
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      credentials: s3.credentials,
+      forcePathStyle: true,
+    })
+    const key = `chunked/${randomUUID()}`
+    const storage = new S3Storage({
+      bucket: s3.bucket,
+      client,
+      multipart: false,
+      keyGenerator: () => key,
+    })
+    const error = await storage.write(body(6 * MiB).stream).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(IntegrityError)
+    expect((error as Error).message).toMatch(/aws-chunked framing.*WHEN_REQUIRED/)
+    expect(await storage.exists(key)).toBe(false)
+    // Bodies sent as bytes are never framed: intact with the same client.
+    const small = await new S3Storage({ bucket: s3.bucket, client }).write(
+      Readable.from([Buffer.from('intact')]),
+    )
+    expect(String(await new S3Storage({ bucket: s3.bucket, client }).read(small.key))).toBe(
+      'intact',
+    )
+    client.destroy()
+  })
+
+  it('abortStaleMultipartUploads says when the server cannot list uploads', async () => {
+    const storage = new S3Storage({ ...connection(s3) })
+    expect(await storage.abortStaleMultipartUploads(0)).toMatchObject({ supported: false })
+    storage.destroy()
+  })
+})
