@@ -37,6 +37,13 @@ export interface BaseStorageOptions {
 export interface NewObject {
   /** The validated key to store under. */
   key: string
+  /**
+   * The key is a random UUID from the default generator: a collision is practically
+   * impossible (122 random bits), so a driver may skip an existence check that costs a
+   * request. Where refusing an existing key is free (a conditional write, a hard link),
+   * drivers still refuse it.
+   */
+  keyIsRandom: boolean
   /** The whole body, when it was given as bytes (its digest is already known). */
   bytes?: Buffer
   /**
@@ -135,6 +142,8 @@ export abstract class BaseStorage implements AttributeStorage {
     }
     const common = {
       key,
+      keyIsRandom:
+        this.keyGenerator === uuidKeyGenerator && this.newKey === BaseStorage.prototype.newKey,
       context: options.context ?? {},
       ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
       ...(signal === undefined ? {} : { signal }),
