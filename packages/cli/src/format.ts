@@ -18,16 +18,18 @@ export function formatCount(count: number): string {
   return Math.round(count).toLocaleString('en-US')
 }
 
-/** `3723000` → `"1h02m03s"`, `4200` → `"4.2s"`. */
+/** `3723000` → `"1h02m03s"`, `86400000` → `"24h"`, `4200` → `"4.2s"`. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '?'
+  if (ms === 0) return '0s'
   if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`
-  const seconds = Math.round(ms / 1000)
-  const h = Math.floor(seconds / 3600)
-  const m = Math.floor((seconds % 3600) / 60)
-  const s = seconds % 60
-  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m${String(s).padStart(2, '0')}s`
-  if (m > 0) return `${m}m${String(s).padStart(2, '0')}s`
+  const total = Math.round(ms / 1000)
+  const h = Math.floor(total / 3600)
+  const m = Math.floor((total % 3600) / 60)
+  const s = total % 60
+  const pad = (n: number): string => String(n).padStart(2, '0')
+  if (h > 0) return `${h}h${m || s ? `${pad(m)}m` : ''}${s ? `${pad(s)}s` : ''}`
+  if (m > 0) return `${m}m${s ? `${pad(s)}s` : ''}`
   return `${s}s`
 }
 

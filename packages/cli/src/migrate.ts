@@ -27,9 +27,10 @@ import {
   formatPrimaryKey,
   keysetPages,
   parsePrimaryKey,
-  primaryKeyCondition,
-  updateRows,
+  updateAll,
+  updateEach,
   type Condition,
+  type RowUpdate,
   type PrimaryKey,
   type ScannedRow,
 } from './rows.js'
@@ -114,10 +115,10 @@ export interface MigrateReport {
 /** What a row's job decided, applied in the batch's transaction. */
 interface RowAction {
   row: ScannedRow
-  /** Column values to set, by database name. */
+  /** Column values to set, by database name (none: nothing to write for this row). */
   set: Record<string, string | null>
-  /** Conditions making the update a no-op if the row changed since it was read. */
-  unchanged: Condition[]
+  /** The key column's value when read: the update is a no-op if the row changed since. */
+  expect: string | null
   /** The new object, when one was written for this row. */
   copy?: string
   /** The old object to delete once committed (storage source with deleteSource). */
@@ -353,22 +354,27 @@ class Migration {
       return false
     }
 
-    // Commit the batch: each UPDATE only applies if the row is still as read.
+    // Commit the batch: each row's update applies only if its key column is still as read.
+    const writes = actions.filter((action) => Object.keys(action.set).length)
+    const updates: RowUpdate[] = writes.map((action) => ({
+      id: action.row.id,
+      set: action.set,
+      expect: { column: this.binding.column.databaseName, value: action.expect },
+    }))
+    const applied = new Set<RowAction>(actions.filter((action) => !Object.keys(action.set).length))
     const runner: QueryRunner = this.dataSource.createQueryRunner()
-    const applied = new Map<RowAction, number>()
     try {
       await runner.connect()
       await runner.startTransaction()
-      for (const action of actions) {
-        if (!Object.keys(action.set).length) {
-          applied.set(action, 1)
-          continue
-        }
-        const where = [
-          primaryKeyCondition(this.dataSource, this.binding.metadata, action.row.id, 'pk_'),
-          ...action.unchanged,
-        ]
-        applied.set(action, await updateRows(runner, this.binding.metadata, action.set, where))
+      const changed = await updateAll(runner, this.binding.metadata, updates)
+      if (changed === updates.length) {
+        for (const action of writes) applied.add(action)
+      } else {
+        // Some rows changed since they were read: redo the batch a row at a time to learn which.
+        await runner.rollbackTransaction()
+        await runner.startTransaction()
+        const counts = await updateEach(runner, this.binding.metadata, updates)
+        writes.forEach((action, i) => counts[i] && applied.add(action))
       }
       await runner.commitTransaction()
     } catch (error) {
@@ -383,8 +389,7 @@ class Migration {
     const used = new Set<string>()
     const oldKeys: string[] = []
     for (const action of actions) {
-      const count = applied.get(action) ?? 0
-      if (count === 0) {
+      if (!applied.has(action)) {
         this.report.changedConcurrently++
         continue
       }
@@ -424,11 +429,14 @@ class Migration {
     const signal = this.options.signal
     let written
     try {
+      // No abort signal for the write itself: an upload aborted in flight may still land on
+      // the server with the caller never learning its key. Aborting stops the source stream
+      // instead (the write then fails and stores nothing), or lets the write finish, and the
+      // copy is deleted with the rest of the abandoned batch.
       written = await this.destination.write(body, {
         context: this.context,
         ...(expected.size === undefined ? {} : { size: expected.size }),
         ...(expected.sha256 === undefined ? {} : { sha256: expected.sha256 }),
-        ...(signal ? { signal } : {}),
       })
     } catch (error) {
       if (signal?.aborted) throw error
@@ -493,7 +501,7 @@ class Migration {
       return {
         row,
         set: { [sourceColumn]: null },
-        unchanged: [{ sql: `${this.keyColumn()} = :old`, parameters: { old: current } }],
+        expect: current,
         bytes: 0,
       }
     }
@@ -504,14 +512,10 @@ class Migration {
     return {
       row,
       set,
-      unchanged: [{ sql: `${this.keyColumn()} IS NULL` }],
+      expect: null,
       copy: copy.key,
       bytes: copy.size,
     }
-  }
-
-  private keyColumn(): string {
-    return this.dataSource.driver.escape(this.binding.column.databaseName)
   }
 
   private async fromStorage(
@@ -521,7 +525,6 @@ class Migration {
   ): Promise<RowAction | undefined> {
     const source = this.sourceStorage!
     const key = row.values.k as string
-    const unchanged = [{ sql: `${this.keyColumn()} = :old`, parameters: { old: key } }]
     let stat: ObjectStat | undefined
     try {
       stat = await source.stat(key)
@@ -546,7 +549,7 @@ class Migration {
       }
       this.report.alreadyMigrated++
       return this.options.deleteSource
-        ? { row, set: {}, unchanged, oldKey: key, bytes: 0 }
+        ? { row, set: {}, expect: key, oldKey: key, bytes: 0 }
         : undefined
     }
     let pending = shared.get(key)
@@ -563,7 +566,7 @@ class Migration {
     return {
       row,
       set: { [this.binding.column.databaseName]: copy.key },
-      unchanged,
+      expect: key,
       copy: copy.key,
       ...(this.options.deleteSource ? { oldKey: key } : {}),
       bytes: copy.size,

@@ -155,6 +155,9 @@ export class ProgressDisplay {
   }
 
   private describe(state: TaskState, at: number): string {
+    if (state.done === 0) {
+      return `${state.task}: started${state.total !== undefined ? `, ${formatCount(state.total)} ${state.unit} to go` : ''}`
+    }
     const { items, bytes } = this.rates(state, at)
     const parts: string[] = []
     if (state.total !== undefined && state.total > 0) {

@@ -1,5 +1,15 @@
+import { MemoryStorage, type AttributeStorage } from '@attrstore/core'
+import { BytesFileSystemStorage } from '@attrstore/fs'
 import { describe, expect, it } from 'vitest'
-import { main, ProgressDisplay, parseDuration, type CliIo } from '../src/index.js'
+import {
+  formatDuration,
+  groupByStorage,
+  main,
+  ProgressDisplay,
+  parseDuration,
+  type Binding,
+  type CliIo,
+} from '../src/index.js'
 
 function fakeIo(): CliIo & { output(): string; errors(): string } {
   let stdout = ''
@@ -41,7 +51,38 @@ describe('the command line', () => {
     expect(parseDuration('0')).toBe(0)
     expect(parseDuration('30')).toBe(30_000)
     expect(parseDuration('500ms')).toBe(500)
+    expect([86_400_000, 5_400_000, 3_723_000, 90_000, 4_200, 0].map(formatDuration)).toEqual([
+      '24h',
+      '1h30m',
+      '1h02m03s',
+      '1m30s',
+      '4.2s',
+      '0s',
+    ])
     expect(() => parseDuration('soon')).toThrow(/Invalid duration/)
+  })
+})
+
+describe('groupByStorage', () => {
+  const binding = (name: string, storage: AttributeStorage) =>
+    ({ metadata: { name }, column: { propertyPath: 'data' }, storage }) as unknown as Binding
+
+  it('puts storages with the same location in one group, and refuses nested locations', () => {
+    const a = new BytesFileSystemStorage({ root: '/srv/files' })
+    const sameAsA = new BytesFileSystemStorage({ root: '/srv/files/' })
+    const memory = new MemoryStorage()
+    const groups = groupByStorage([binding('A', a), binding('B', sameAsA), binding('C', memory)])
+    expect(groups.map((group) => group.users.map((user) => user.metadata.name))).toEqual([
+      ['A', 'B'],
+      ['C'],
+    ])
+    expect(groups[0]!.storages).toEqual([a, sameAsA])
+    const nested = new BytesFileSystemStorage({ root: '/srv/files/thumbnails' })
+    expect(() => groupByStorage([binding('A', a), binding('D', nested)])).toThrow(
+      /Storage locations nest/,
+    )
+    const sibling = new BytesFileSystemStorage({ root: '/srv/files-old' })
+    expect(groupByStorage([binding('A', a), binding('E', sibling)])).toHaveLength(2)
   })
 })
 
@@ -87,7 +128,7 @@ describe('ProgressDisplay', () => {
     }
     expect(lines.every((line) => !line.includes('\r'))).toBe(true)
     expect(lines).toEqual([
-      'verify Document.body: 0/300 rows (0.0%), 0 rows/s, ETA ?\n',
+      'verify Document.body: started, 300 rows to go\n',
       'verify Document.body: 100/300 rows (33.3%), 10 rows/s, ETA 20s\n',
       'verify Document.body: 200/300 rows (66.7%), 10 rows/s, ETA 10s\n',
       'verify Document.body: 300/300 rows (100.0%), 10 rows/s\n',

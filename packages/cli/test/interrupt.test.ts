@@ -1,5 +1,8 @@
 import 'reflect-metadata'
+import type { AttributeStorage } from '@attrstore/core'
+import { storageBindings } from '@attrstore/typeorm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { migrate } from '../src/index.js'
 import {
   collect,
   contentOf,
@@ -33,7 +36,7 @@ const MIGRATE = [
   String(BATCH),
 ]
 
-describe('the CLI on Ctrl-C, and --dry-run (SQLite, filesystem storage)', () => {
+describe('migrate on Ctrl-C, with --dry-run, and against concurrent writes (SQLite, filesystem storage)', () => {
   let database: DatabaseServer
   let storages: StorageServer
   const worlds: World[] = []
@@ -139,5 +142,49 @@ describe('the CLI on Ctrl-C, and --dry-run (SQLite, filesystem storage)', () => 
     const committed = await migratedCount(world)
     expect(committed % 1000).toBe(0)
     expect(await storedKeys(world.main)).toHaveLength(committed)
+  })
+
+  it('leaves rows the application changed between read and update alone, and deletes their copies', async () => {
+    const world = await createWorld(database, storages)
+    worlds.push(world)
+    await seedLegacyRows(world, 50)
+    let writes = 0
+    const bindings = storageBindings(world.dataSource).map((binding) => {
+      const storage = binding.storage
+      const write: AttributeStorage['write'] = async (...args) => {
+        const result = await storage.write(...args)
+        // While the batch is being copied, the application gives doc-3 a key of its own.
+        if (++writes === 10)
+          await world.dataSource.query(
+            `UPDATE document SET body = 'set-by-the-app' WHERE name = 'doc-3'`,
+          )
+        return result
+      }
+      return {
+        ...binding,
+        storage: Object.assign(Object.create(storage) as AttributeStorage, { write }),
+      }
+    })
+    const report = await migrate(world.dataSource, {
+      bindings,
+      entity: 'Document',
+      attribute: 'body',
+      from: { column: 'legacy_body' },
+    })
+    expect(report).toMatchObject({
+      complete: true,
+      copied: 49,
+      changedConcurrently: 1,
+      problemCount: 0,
+    })
+    const rows = await documentRows(world.dataSource)
+    const doc3 = rows.find((row) => row.name === 'doc-3')!
+    expect(doc3.body).toBe('set-by-the-app')
+    expect(doc3.legacy).toEqual(contentOf(3))
+    const others = rows.filter((row) => row !== doc3)
+    expect(await storedKeys(world.main)).toEqual(others.map((row) => row.body).sort())
+    expect(
+      await wrongRows(world.main, others, (row) => contentOf(Number(row.name.slice(4)))),
+    ).toEqual([])
   })
 })

@@ -1,3 +1,3 @@
 import { describeMigrate } from './scenarios/migrate.js'
 
-describeMigrate('postgres', 'fs', { abandoned: 10_000, killed: 10_000, storageToStorage: 1_000 })
+describeMigrate('postgres', 'fs', { abandoned: 10_000, killed: 4_000, storageToStorage: 1_000 })

@@ -1,3 +1,3 @@
 import { describeMigrate } from './scenarios/migrate.js'
 
-describeMigrate('sqlite', 's3', { abandoned: 2_000, killed: 2_000, storageToStorage: 1_000 })
+describeMigrate('sqlite', 's3', { abandoned: 2_000, killed: 1_000, storageToStorage: 400 })

@@ -7,6 +7,7 @@ import { getStorageKey, storageEvents } from '@attrstore/typeorm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collectGarbage, statistics, verify } from '../../src/index.js'
 import { Attachment, Document } from '../fixtures/entities.js'
+import { openStorage } from '../fixtures/storages.js'
 import {
   collect,
   createWorld,
@@ -258,6 +259,36 @@ export function describeOperations(databaseKind: DatabaseKind, storageKind: Stor
       ).toEqual(['updated', 'committed 2', 'committed 4', 'committed 5'])
       const again = await collectGarbage(dataSource, { graceMs: 0, delete: true })
       expect(again.stores[0]!.orphans.count).toBe(0)
+    })
+
+    it('gc refuses to delete anything when the rows do not match the storage (wrong bucket, prefix or root)', async (context) => {
+      if (typeof storages === 'string') return context.skip()
+      const w = await world()
+      const documents = w.dataSource.getRepository(Document)
+      for (let i = 0; i < 3; i++)
+        await documents.save(documents.create({ name: `doc ${i}`, body: Buffer.from(`doc ${i}`) }))
+      // The CLI is pointed at another, non-empty store: every object there looks unreferenced.
+      const elsewhere = (storages as StorageServer).newSpec()
+      const stranger = await openStorage(elsewhere)
+      const { key } = await stranger.write(Buffer.from('somebody else’s object'))
+      const misconfigured = {
+        ...w,
+        env: { ...w.env, ATTRSTORE_TEST_STORAGES: JSON.stringify({ main: elsewhere }) },
+      }
+      const refused = await runCli(misconfigured, [
+        'gc',
+        '--grace',
+        '0',
+        '--delete',
+        '--no-progress',
+      ])
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toContain('None of the 3 references sampled from the rows exists')
+      expect(await stranger.exists(key)).toBe(true)
+      // A dry run still reports, so the mistake can be seen.
+      const dry = await runCli(misconfigured, ['gc', '--grace', '0', '--json', '--no-progress'])
+      expect(dry.code).toBe(0)
+      expect(JSON.parse(dry.stdout).stores[0].orphans.count).toBe(1)
     })
 
     it('verify finds a deleted object and a corrupted one, by entity, id and key, and exits non-zero', async (context) => {
