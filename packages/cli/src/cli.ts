@@ -319,10 +319,16 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         if (json) out(JSON.stringify(report, null, 2))
         else printMigrate(out, report)
         if (!report.complete) {
+          const last = report.lastCommitted
           err(
-            `\nInterrupted. Batches up to id ${report.lastCommitted ?? '(none)'} are committed; the batch in progress was not ` +
-              '(its copies were deleted). Nothing is lost. Resume with the same command; rows already migrated are ' +
-              `skipped. To skip re-reading them:\n  ${resumeCommand(argv, report.lastCommitted)}`,
+            `\nInterrupted. ${last === undefined ? 'No batch was committed' : `Batches up to id ${last} are committed`}; ` +
+              (abandon.signal.aborted
+                ? 'the batch in progress was abandoned (nothing of it committed, its copies deleted). '
+                : 'the batch in progress was finished first. ') +
+              'Nothing is lost. Resume with the same command: rows already migrated are skipped' +
+              (last === undefined
+                ? '.'
+                : `; to skip even reading them:\n  ${resumeCommand(argv, last)}`),
           )
           return EXIT.interrupted
         }

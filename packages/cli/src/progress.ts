@@ -52,6 +52,7 @@ interface TaskState {
   total: number | undefined
   samples: Sample[]
   lastPrinted: number
+  printed: boolean
 }
 
 /** Rates are measured over the last few seconds, so an ETA follows speed changes. */
@@ -97,7 +98,9 @@ export class ProgressDisplay {
         bytes: 0,
         total: undefined,
         samples: [{ at, done: 0, bytes: 0 }],
-        lastPrinted: Number.NEGATIVE_INFINITY,
+        // A bar shows at once; plain lines start after one interval (short tasks stay quiet).
+        lastPrinted: this.tty ? Number.NEGATIVE_INFINITY : at,
+        printed: false,
       }
       this.current = state
     }
@@ -116,6 +119,7 @@ export class ProgressDisplay {
     const every = this.tty ? this.redrawMs : this.intervalMs
     if (at - state.lastPrinted < every) return
     state.lastPrinted = at
+    state.printed = true
     if (this.tty) this.draw(state)
     else this.stream.write(`${this.describe(state, at)}\n`)
   }
@@ -136,6 +140,8 @@ export class ProgressDisplay {
   private finish(state: TaskState): void {
     this.clearBar()
     const elapsed = this.now() - state.started
+    // A summary line for tasks long enough to have shown progress.
+    if (!state.printed && elapsed < 1000) return
     const rate = elapsed > 0 ? (state.done * 1000) / elapsed : 0
     const bytes = state.bytes > 0 ? `, ${formatBytes(state.bytes)}` : ''
     this.stream.write(
@@ -155,9 +161,6 @@ export class ProgressDisplay {
   }
 
   private describe(state: TaskState, at: number): string {
-    if (state.done === 0) {
-      return `${state.task}: started${state.total !== undefined ? `, ${formatCount(state.total)} ${state.unit} to go` : ''}`
-    }
     const { items, bytes } = this.rates(state, at)
     const parts: string[] = []
     if (state.total !== undefined && state.total > 0) {

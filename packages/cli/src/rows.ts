@@ -54,7 +54,7 @@ export function formatPrimaryKey(metadata: EntityMetadata, id: PrimaryKey): stri
 /** Parses `--after` values: a single value, or JSON for composite keys. */
 export function parsePrimaryKey(metadata: EntityMetadata, text: string): PrimaryKey {
   const columns = metadata.primaryColumns
-  if (columns.length === 1) return [text]
+  if (columns.length === 1) return [text.trim()]
   const parsed = JSON.parse(text) as Record<string, unknown> | unknown[]
   if (Array.isArray(parsed)) return parsed
   return columns.map((column) => parsed[column.propertyPath])

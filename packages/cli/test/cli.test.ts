@@ -128,7 +128,6 @@ describe('ProgressDisplay', () => {
     }
     expect(lines.every((line) => !line.includes('\r'))).toBe(true)
     expect(lines).toEqual([
-      'verify Document.body: started, 300 rows to go\n',
       'verify Document.body: 100/300 rows (33.3%), 10 rows/s, ETA 20s\n',
       'verify Document.body: 200/300 rows (66.7%), 10 rows/s, ETA 10s\n',
       'verify Document.body: 300/300 rows (100.0%), 10 rows/s\n',

@@ -96,6 +96,7 @@ describe('migrate on Ctrl-C, with --dry-run, and against concurrent writes (SQLi
     const interrupted = await outcome
     expect(interrupted.code).toBe(130)
     expect(interrupted.stderr).toContain('Stopping after the current batch')
+    expect(interrupted.stderr).toContain('the batch in progress was finished first')
     // Non-terminal progress: plain lines, no carriage returns.
     expect(interrupted.stderr).toMatch(
       /migrate Document\.body: [\d,]+\/3,000 rows \([\d.]+%\), [\d,]+ rows\/s/,
@@ -106,7 +107,7 @@ describe('migrate on Ctrl-C, with --dry-run, and against concurrent writes (SQLi
     expect(committed).toBeLessThan(ROWS)
     // A clean stop leaves no orphan: the batch in progress was committed, not abandoned.
     expect(await storedKeys(world.main)).toHaveLength(committed)
-    const resume = /Resume with.*\n\s+(attrstore .*)/s.exec(interrupted.stderr)?.[1]
+    const resume = /to skip even reading them:\n\s+(attrstore [^\n]*)/.exec(interrupted.stderr)?.[1]
     expect(resume).toContain(`--after ${committed}`)
     expect(resume).toContain(`-d ${DATA_SOURCE}`)
 
@@ -138,7 +139,9 @@ describe('migrate on Ctrl-C, with --dry-run, and against concurrent writes (SQLi
     child.kill('SIGINT')
     const interrupted = await outcome
     expect(interrupted.code).toBe(130)
-    expect(interrupted.stderr).toContain('abandoned')
+    expect(interrupted.stderr).toContain(
+      'the batch in progress was abandoned (nothing of it committed',
+    )
     const committed = await migratedCount(world)
     expect(committed % 1000).toBe(0)
     expect(await storedKeys(world.main)).toHaveLength(committed)
