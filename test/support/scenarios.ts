@@ -158,6 +158,26 @@ export function describeTypeormScenarios(
         await expectConsistent()
       })
 
+      it('a storage with autoDelete: false keeps superseded and removed objects; rollbacks still delete', async () => {
+        Object.defineProperty(world.main, 'autoDelete', { value: false })
+        const file = await newFile('kept.bin', Buffer.from('v1'))
+        const first = getStorageKey(file, 'data')!
+        file.data = Buffer.from('v2')
+        await files().save(file)
+        const second = getStorageKey(file, 'data')!
+        await files().remove(file)
+        expect(await storedKeys(world.main)).toEqual([first, second].sort())
+        await expect(
+          world.dataSource.transaction(async (manager) => {
+            await manager.save(
+              manager.create(File, { name: 'rolled.bin', data: Buffer.from('gone') }),
+            )
+            throw new Error('roll back')
+          }),
+        ).rejects.toThrow('roll back')
+        expect(await storedKeys(world.main)).toEqual([first, second].sort())
+      })
+
       it('save with { transaction: false } settles as each statement commits', async () => {
         const file = files().create({ name: 'nt.bin', data: Buffer.from('one') })
         await files().save(file, { transaction: false })

@@ -112,6 +112,12 @@ export interface AttributeStorage {
    */
   readonly location?: string
   /**
+   * `false`: objects superseded or removed by committed work are kept (a versioned bucket,
+   * a retention policy, the original cube's `s3-auto-delete: false`); uploads of work that
+   * rolled back are still deleted. Default true. `delete()` itself always deletes.
+   */
+  readonly autoDelete?: boolean
+  /**
    * Stores `body` under a new key and returns the reference to keep in the column. An
    * {@link ExistingObject} body imports an object already in the storage: nothing is copied.
    */

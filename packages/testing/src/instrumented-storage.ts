@@ -51,6 +51,10 @@ export class InstrumentedStorage implements AttributeStorage {
     return this.inner.location
   }
 
+  get autoDelete(): boolean | undefined {
+    return this.inner.autoDelete
+  }
+
   /** Schedules a fault (see {@link InjectedFault}). */
   failOn(fault: InjectedFault): this {
     this.faults.push({ ...fault, at: this.calls[fault.operation] + (fault.nth ?? 1) })

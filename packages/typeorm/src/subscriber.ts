@@ -63,22 +63,27 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
 
   // ---- loads --------------------------------------------------------------------------
 
-  async afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): Promise<void> {
+  /**
+   * Synchronous unless a download is needed: a lazy load of many rows then costs no
+   * promise per row.
+   */
+  afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): Promise<void> | void {
     const metadata = event?.metadata
     if (!metadata || isReloadingForPersistence()) return
-    const columns = storedColumns(metadata)
-    if (!columns.length) return
-    await Promise.all(
-      columns.map(({ column, options }) => this.fill(entity, metadata, column, options)),
-    )
+    let downloads: Array<Promise<void>> | undefined
+    for (const { column, options } of storedColumns(metadata)) {
+      const download = this.fill(entity, metadata, column, options)
+      if (download) (downloads ??= []).push(download)
+    }
+    if (downloads) return Promise.all(downloads).then(() => {})
   }
 
-  private async fill(
+  private fill(
     entity: ObjectLiteral,
     metadata: EntityMetadata,
     column: ColumnMetadata,
     options: StoredAttributeOptions,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const key: unknown = column.getEntityValue(entity)
     if (key === undefined || (key !== null && typeof key !== 'string')) return // not selected, or already filled
     const path = column.propertyPath
@@ -98,6 +103,18 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
       attachState(entity, path, { key, value: handle })
       return
     }
+    return this.download(entity, metadata, column, options, storage, key)
+  }
+
+  private async download(
+    entity: ObjectLiteral,
+    metadata: EntityMetadata,
+    column: ColumnMetadata,
+    options: StoredAttributeOptions,
+    storage: AttributeStorage,
+    key: string,
+  ): Promise<void> {
+    const path = column.propertyPath
     const bytes = await this.limiterOf(storage, options).run(() =>
       storage.read(key).catch((error: unknown) => {
         if (error instanceof ObjectNotFoundError) {
@@ -111,6 +128,7 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
       }),
     )
     column.setEntityValue(entity, bytes)
+    // The hash lets a later save notice in-place edits of this Buffer.
     attachState(entity, path, { key, value: bytes, sha256: sha256Hex(bytes) })
   }
 

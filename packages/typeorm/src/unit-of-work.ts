@@ -186,6 +186,7 @@ export class UnitOfWork {
     const superseded: StoredKey[] = []
     const seen = new Map<AttributeStorage, Set<string>>()
     for (const deletion of deletions) {
+      if (deletion.storage.autoDelete === false) continue // the storage keeps superseded objects
       let keys = seen.get(deletion.storage)
       if (!keys) seen.set(deletion.storage, (keys = new Set()))
       if (keys.has(deletion.key)) continue
