@@ -26,6 +26,7 @@ import {
   type NewObject,
   type ObjectStat,
   type OpenedObject,
+  type ReadOptions,
 } from '@attrstore/core'
 import { shardedKeyGenerator } from './keys.js'
 import { Layout, RESERVED_DIRECTORY } from './layout.js'
@@ -110,7 +111,7 @@ export class BytesFileSystemStorage extends BaseStorage {
     const temporaryPath = path.join(this.layout.temporaryDirectory, `${randomUUID()}.tmp`)
     await this.ensureDirectory(this.layout.temporaryDirectory)
     // Fail fast, before reading the body; the link below is what really guarantees it.
-    if (await fileExists(finalPath)) throw new KeyConflictError(object.key)
+    if (!object.keyIsRandom && (await fileExists(finalPath))) throw new KeyConflictError(object.key)
 
     let handle: FileHandle | undefined
     try {
@@ -158,7 +159,9 @@ export class BytesFileSystemStorage extends BaseStorage {
     const file = this.layout.checksumPath(key)
     await mkdir(path.dirname(file), { recursive: true })
     const temporary = `${file}.${randomUUID()}.tmp`
-    await writeSynced(temporary, `${sha256}\n`, this.fsync)
+    // Not fsynced: losing it in a power cut loses no data, only the record (verify then
+    // reports the object as unverified); the object itself was fsynced.
+    await writeSynced(temporary, `${sha256}\n`, false)
     await rename(temporary, file)
   }
 
@@ -196,6 +199,17 @@ export class BytesFileSystemStorage extends BaseStorage {
     } catch (error) {
       await handle.close()
       throw error
+    }
+  }
+
+  /** Whole reads in one call: no stream, no chunk list. */
+  override async read(key: string, options: ReadOptions = {}): Promise<Buffer> {
+    if (options.range || options.verify) return super.read(key, options)
+    const file = this.layout.objectPath(this.assertReference(key))
+    try {
+      return await readFile(file, options.signal ? { signal: options.signal } : {})
+    } catch (error) {
+      throw this.translate(error, key)
     }
   }
 
