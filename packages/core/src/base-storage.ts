@@ -78,8 +78,19 @@ export abstract class BaseStorage implements AttributeStorage {
   /** Unique to this instance unless a driver says where its objects live. */
   readonly location: string = `instance:${randomUUID()}`
 
-  constructor(options: BaseStorageOptions = {}) {
-    this.keyGenerator = options.keyGenerator ?? uuidKeyGenerator
+  /** Keys come from the driver's own random generator (not the user's). */
+  private readonly keysAreRandom: boolean
+
+  /**
+   * @param randomKeyGenerator the driver's default generator, used when the user gives
+   *   none; it must make keys random enough that collisions never happen (a UUID v4).
+   */
+  constructor(
+    options: BaseStorageOptions = {},
+    randomKeyGenerator: KeyGenerator = uuidKeyGenerator,
+  ) {
+    this.keyGenerator = options.keyGenerator ?? randomKeyGenerator
+    this.keysAreRandom = options.keyGenerator === undefined
   }
 
   /**

@@ -87,7 +87,7 @@ export class BytesFileSystemStorage extends BaseStorage {
         `fileMode must be a permission mode such as 0o444, got ${String(options.fileMode)}`,
       )
     }
-    super({ keyGenerator: options.keyGenerator ?? shardedKeyGenerator })
+    super(options.keyGenerator ? { keyGenerator: options.keyGenerator } : {}, shardedKeyGenerator)
     this.layout = new Layout(options.root)
     this.root = this.layout.root
     this.location = pathToFileURL(this.root).href
