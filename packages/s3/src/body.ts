@@ -3,6 +3,9 @@ import { mkdtemp, open, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 
+// The body of a write as S3Storage consumes it: its first part read ahead (to choose
+// between one PUT and a multipart upload), replayed into the uploader, or spooled to disk.
+
 /** The start of a streamed body, read to decide between one PUT and a multipart upload. */
 export interface FirstPart {
   chunks: Buffer[]
@@ -91,22 +94,4 @@ export async function spoolBody(first: FirstPart, directory: string): Promise<Sp
     await remove().catch(() => {})
     throw error
   }
-}
-
-/**
- * The `x-amz-copy-source` of an object: `bucket/key` with every key segment
- * percent-encoded (the SDK does not encode it), and the version when there is one.
- */
-export function copySource(bucket: string, objectKey: string, versionId?: string): string {
-  const key = objectKey.split('/').map(encodeURIComponent).join('/')
-  return `${bucket}/${key}${versionId === undefined ? '' : `?versionId=${encodeURIComponent(versionId)}`}`
-}
-
-/** Byte ranges `[start, end]` (inclusive) of `size` bytes cut in parts of `partSize`. */
-export function partRanges(size: number, partSize: number): Array<[number, number]> {
-  const ranges: Array<[number, number]> = []
-  for (let start = 0; start < size; start += partSize) {
-    ranges.push([start, Math.min(start + partSize, size) - 1])
-  }
-  return ranges
 }

@@ -1,0 +1,243 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { ConfigurationError, runBounded, type NewObject } from '@attrstore/core'
+import { replayBody, type FirstPart } from './body.js'
+import { errorCode, isUnsupported } from './errors.js'
+import { removeQuietly, SHA256_METADATA, type S3Session } from './session.js'
+import type { Stored, UploadParams } from './writing.js'
+
+// Bodies larger than one part: lib-storage's multipart `Upload`, and the recording of
+// their SHA-256 (known only once the last part is sent) by a server-side copy.
+
+/** When recording a SHA-256 by copy switches to a multipart copy, and its part size. */
+export interface CopyLimits {
+  /** Objects up to this size record their SHA-256 with one CopyObject (S3's limit: 5 GiB). */
+  maxCopyObjectSize: number
+  /** Part size of the server-side multipart copy of larger objects. */
+  copyPartSize: number
+}
+
+/**
+ * A body larger than one part: lib-storage's `Upload` streams it in parts, `queueSize`
+ * at a time; on any failure the upload is aborted (twice if need be) so no parts stay.
+ * The SHA-256, known only at the end, is then recorded by a copy onto itself.
+ */
+export async function putMultipart(
+  session: S3Session,
+  params: UploadParams,
+  first: FirstPart,
+  object: NewObject,
+  native: boolean,
+  limits: CopyLimits,
+): Promise<Stored> {
+  let bodyError: unknown
+  const body = replayBody(first, (error) => {
+    bodyError ??= error
+  })
+  const partSize =
+    object.size === undefined
+      ? session.config.partSize
+      : Math.max(session.config.partSize, Math.ceil(object.size / 10_000))
+  const upload = new Upload({
+    client: session.client,
+    params: { ...params, Body: body, ...(native ? { IfNoneMatch: '*' } : {}) },
+    partSize,
+    queueSize: session.config.queueSize,
+    leavePartsOnError: false,
+  })
+  let result: { VersionId?: string | undefined }
+  try {
+    result = await upload.done()
+  } catch (error) {
+    body.destroy()
+    if (upload.uploadId !== undefined) {
+      // lib-storage aborts already; a second abort costs one request on a failure path
+      // and covers an abort that failed, or that lost the race with a part in flight.
+      await abortUpload(session, params.Key, upload.uploadId)
+    } else if (bodyError === undefined && isUnsupported(error)) {
+      throw new ConfigurationError(
+        `The server at ${session.endpointLabel} does not support multipart uploads ` +
+          `(${errorCode(error)}). Create the storage with multipart: false.`,
+        { cause: error },
+      )
+    }
+    throw bodyError ?? error
+  }
+  const stored: Stored = { versionId: result.VersionId }
+  try {
+    stored.versionId = await recordSha256(
+      session,
+      params,
+      stored.versionId,
+      object.digest(),
+      limits,
+    )
+  } catch (error) {
+    await removeQuietly(session, params.Key, stored.versionId)
+    throw error
+  }
+  return stored
+}
+
+/** Aborts a multipart upload, ignoring failures (it is cleanup after another error). */
+async function abortUpload(session: S3Session, objectKey: string, uploadId: string): Promise<void> {
+  await session.client
+    .send(
+      new AbortMultipartUploadCommand({
+        Bucket: session.bucket,
+        Key: objectKey,
+        UploadId: uploadId,
+        ...session.payer,
+      }),
+    )
+    .catch(() => {})
+}
+
+/**
+ * Records the SHA-256 of an object uploaded in parts by copying it onto itself with
+ * `MetadataDirective: REPLACE` (server-side, no bytes through this process); past
+ * `maxCopyObjectSize`, by a server-side multipart copy. On a versioned bucket the copy
+ * is a new version: the first one is deleted. A server that cannot copy keeps the
+ * object without a recorded hash. Returns the version id now current.
+ */
+async function recordSha256(
+  session: S3Session,
+  params: UploadParams,
+  versionId: string | undefined,
+  digest: { size: number; sha256: string },
+  limits: CopyLimits,
+): Promise<string | undefined> {
+  const source = copySource(
+    session.bucket,
+    params.Key,
+    versionId === 'null' ? undefined : versionId,
+  )
+  const metadata = { ...params.Metadata, [SHA256_METADATA]: digest.sha256 }
+  let newVersion: string | undefined
+  try {
+    if (digest.size <= limits.maxCopyObjectSize) {
+      const { Bucket, Key, ContentType, ContentDisposition, ContentEncoding } = params
+      const copied = await session.client.send(
+        new CopyObjectCommand({
+          Bucket,
+          Key,
+          CopySource: source,
+          MetadataDirective: 'REPLACE',
+          Metadata: metadata,
+          ContentType,
+          ...(ContentDisposition === undefined ? {} : { ContentDisposition }),
+          ...(ContentEncoding === undefined ? {} : { ContentEncoding }),
+          ...pick(params, ['ContentLanguage', 'CacheControl', 'Expires', 'StorageClass']),
+          ...session.encryption,
+          ...session.payer,
+        }),
+      )
+      newVersion = copied.VersionId
+    } else {
+      newVersion = await multipartCopy(session, params, source, metadata, digest.size, limits)
+    }
+  } catch (error) {
+    if (isUnsupported(error)) return versionId
+    throw error
+  }
+  if (
+    versionId !== undefined &&
+    versionId !== 'null' &&
+    newVersion !== undefined &&
+    newVersion !== versionId
+  ) {
+    await session.client.send(
+      new DeleteObjectCommand({
+        Bucket: session.bucket,
+        Key: params.Key,
+        VersionId: versionId,
+        ...session.payer,
+      }),
+    )
+  }
+  return newVersion ?? versionId
+}
+
+/** A server-side copy in parts (UploadPartCopy), for objects too large for CopyObject. */
+async function multipartCopy(
+  session: S3Session,
+  params: UploadParams,
+  source: string,
+  metadata: Record<string, string>,
+  size: number,
+  limits: CopyLimits,
+): Promise<string | undefined> {
+  const { Tagging: _tagging, ...createParams } = params
+  const created = await session.client.send(
+    new CreateMultipartUploadCommand({ ...createParams, Metadata: metadata }),
+  )
+  const uploadId = created.UploadId!
+  try {
+    const partSize = Math.max(limits.copyPartSize, Math.ceil(size / 10_000))
+    const ranges = partRanges(size, partSize)
+    const parts: Array<{ PartNumber: number; ETag: string | undefined }> = []
+    await runBounded(
+      ranges.map((range, index) => ({ range, number: index + 1 })),
+      session.config.queueSize,
+      async ({ range, number }) => {
+        const part = await session.client.send(
+          new UploadPartCopyCommand({
+            Bucket: session.bucket,
+            Key: params.Key,
+            UploadId: uploadId,
+            PartNumber: number,
+            CopySource: source,
+            CopySourceRange: `bytes=${range[0]}-${range[1]}`,
+            ...session.payer,
+          }),
+        )
+        parts.push({ PartNumber: number, ETag: part.CopyPartResult?.ETag })
+      },
+    )
+    parts.sort((a, b) => a.PartNumber - b.PartNumber)
+    const completed = await session.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: session.bucket,
+        Key: params.Key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+        ...session.payer,
+      }),
+    )
+    return completed.VersionId
+  } catch (error) {
+    await abortUpload(session, params.Key, uploadId)
+    throw error
+  }
+}
+
+/**
+ * The `x-amz-copy-source` of an object: `bucket/key` with every key segment
+ * percent-encoded (the SDK does not encode it), and the version when there is one.
+ */
+export function copySource(bucket: string, objectKey: string, versionId?: string): string {
+  const key = objectKey.split('/').map(encodeURIComponent).join('/')
+  return `${bucket}/${key}${versionId === undefined ? '' : `?versionId=${encodeURIComponent(versionId)}`}`
+}
+
+/** Byte ranges `[start, end]` (inclusive) of `size` bytes cut in parts of `partSize`. */
+export function partRanges(size: number, partSize: number): Array<[number, number]> {
+  const ranges: Array<[number, number]> = []
+  for (let start = 0; start < size; start += partSize) {
+    ranges.push([start, Math.min(start + partSize, size) - 1])
+  }
+  return ranges
+}
+
+function pick<T extends object, K extends keyof T>(source: T, names: K[]): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {}
+  for (const name of names) if (source[name] !== undefined) picked[name] = source[name]
+  return picked
+}
