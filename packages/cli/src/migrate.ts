@@ -5,10 +5,13 @@ import {
   sha256Hex,
   type AttributeStorage,
   type Body,
+  type KeyContext,
   type ObjectStat,
 } from '@attrstore/core'
 import { createHash } from 'node:crypto'
-import type { DataSource, QueryRunner } from 'typeorm'
+import { storedColumns, type StoredAttributeOptions } from '@attrstore/typeorm'
+import type { DataSource, ObjectLiteral, QueryRunner } from 'typeorm'
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
 import {
   bindingLabel,
   resolveBindings,
@@ -170,6 +173,10 @@ class Migration {
   private readonly sourceStorage: AttributeStorage | undefined
   private readonly sourceUsers: Binding[]
   private readonly keep: number
+  /** The attribute's `@StoredAttribute()` options (content type, file name for keys). */
+  private readonly attributeOptions: StoredAttributeOptions | undefined
+  /** Columns selected to rebuild each row's entity, when those options need one. */
+  private readonly entityColumns: ColumnMetadata[]
 
   constructor(
     private readonly dataSource: DataSource,
@@ -185,6 +192,12 @@ class Migration {
     const { metadata, column } = this.binding
     this.keySql = columnSql(dataSource, column.databaseName)
     this.keep = options.keepProblems ?? 1000
+    this.attributeOptions = storedColumns(metadata).find(
+      (stored) => stored.column === column,
+    )?.options
+    const needsEntity =
+      typeof this.attributeOptions?.fileName === 'function' ||
+      typeof this.attributeOptions?.contentType === 'function'
     let source: string
     if ('column' in options.from) {
       const given = options.from.column
@@ -216,6 +229,14 @@ class Migration {
       ]
       source = describeStorage(this.sourceStorage)
     }
+    this.entityColumns = needsEntity
+      ? metadata.columns.filter(
+          (c) =>
+            !c.isVirtual &&
+            c.databaseName !== column.databaseName &&
+            c.databaseName !== this.sourceColumn,
+        )
+      : []
     this.report = {
       attribute: bindingLabel(this.binding),
       source,
@@ -233,11 +254,30 @@ class Migration {
     }
   }
 
-  private get context() {
-    return {
+  /** What a write for `row` passes to the storage: the key context, and the media type. */
+  private writeOptions(row: ScannedRow): { context: KeyContext; contentType?: string } {
+    const context: KeyContext = {
       entityName: this.binding.metadata.name,
       attributeName: this.binding.column.propertyPath,
     }
+    const options = this.attributeOptions
+    let contentType = typeof options?.contentType === 'string' ? options.contentType : undefined
+    if (this.entityColumns.length) {
+      // The row as an entity, for the attribute's fileName / contentType functions.
+      const entity = this.binding.metadata.create() as ObjectLiteral
+      this.entityColumns.forEach((column, i) =>
+        column.setEntityValue(
+          entity,
+          this.dataSource.driver.prepareHydratedValue(row.values[`e${i}`], column),
+        ),
+      )
+      context.entity = entity
+      const fileName = options?.fileName?.(entity)
+      if (fileName) context.fileName = fileName
+      if (typeof options?.contentType === 'function')
+        contentType = options.contentType(entity) ?? undefined
+    }
+    return contentType === undefined ? { context } : { context, contentType }
   }
 
   private problem(
@@ -277,6 +317,9 @@ class Migration {
     options.onProgress?.({ task, unit: 'rows', done: 0, total, bytes: 0 })
     const select: Record<string, string> = { k: this.keySql }
     if (this.sourceSql) select.src = this.sourceSql
+    this.entityColumns.forEach(
+      (column, i) => (select[`e${i}`] = columnSql(this.dataSource, column.databaseName)),
+    )
     const pages = keysetPages({
       dataSource: this.dataSource,
       metadata,
@@ -434,7 +477,7 @@ class Migration {
       // instead (the write then fails and stores nothing), or lets the write finish, and the
       // copy is deleted with the rest of the abandoned batch.
       written = await this.destination.write(body, {
-        context: this.context,
+        ...this.writeOptions(row),
         ...(expected.size === undefined ? {} : { size: expected.size }),
         ...(expected.sha256 === undefined ? {} : { sha256: expected.sha256 }),
       })

@@ -185,6 +185,8 @@ describe('migrate on Ctrl-C, with --dry-run, and against concurrent writes (SQLi
     expect(doc3.body).toBe('set-by-the-app')
     expect(doc3.legacy).toEqual(contentOf(3))
     const others = rows.filter((row) => row !== doc3)
+    // Keys were made with the attribute's fileName option, from each row rebuilt as an entity.
+    expect(others.every((row) => row.body!.endsWith('.txt'))).toBe(true)
     expect(await storedKeys(world.main)).toEqual(others.map((row) => row.body).sort())
     expect(
       await wrongRows(world.main, others, (row) => contentOf(Number(row.name.slice(4)))),
