@@ -25,10 +25,15 @@ import { Listings, type StaleUploadsReport } from './listing.js'
 import { parseReference } from './reference.js'
 import { Reads } from './reading.js'
 import { RESERVED_PREFIX, S3Session } from './session.js'
-import { parseS3Url } from './url.js'
+import { formatS3Location, parseS3Url } from './url.js'
 import { Writes } from './writing.js'
 
 const GiB = 1024 * 1024 * 1024
+
+/** Whether a client of the user's was given an endpoint (which it keeps out of sight). */
+function isCustomEndpoint(client: S3Client): boolean {
+  return (client.config as { isCustomEndpoint?: boolean } | undefined)?.isCustomEndpoint === true
+}
 
 /** Where a reference's bytes are. */
 export interface S3ObjectLocation {
@@ -77,6 +82,13 @@ export class S3Storage extends BaseStorage {
   readonly autoDelete: boolean
   /** The options as resolved against the environment. */
   readonly config: ResolvedS3Config
+  /**
+   * Where the objects live: `s3://<bucket>/<prefix>` on AWS,
+   * `s3+http(s)://<host>[:port]/<bucket>/<prefix>` at a custom endpoint. Storages that
+   * address the same objects have the same location (the ORM integration and the garbage
+   * collector compare it to know whether a key is still referenced).
+   */
+  override readonly location: string
 
   /** Objects up to this size record their SHA-256 with one CopyObject (S3's limit: 5 GiB). */
   protected maxCopyObjectSize = 5 * GiB
@@ -100,6 +112,12 @@ export class S3Storage extends BaseStorage {
     this.autoDelete = config.autoDelete
     this.session = new S3Session(options, config, (reference) => this.assertReference(reference))
     this.client = this.session.client
+    this.location = formatS3Location(
+      config.bucket,
+      this.prefix,
+      config.endpoint ??
+        (options.client && isCustomEndpoint(options.client) ? 'unknown' : undefined),
+    )
     this.capabilities = new Capabilities(this.session)
     this.writes = new Writes(this.session, this.capabilities, () => ({
       maxCopyObjectSize: this.maxCopyObjectSize,

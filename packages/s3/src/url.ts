@@ -186,3 +186,31 @@ function parseHttpUrl(url: string, parsed: URL): S3Location {
     `${JSON.stringify(host)} is neither AWS nor R2; for another S3-compatible server write s3+${parsed.protocol}//${parsed.host}/<bucket>/<prefix>`,
   )
 }
+
+/**
+ * The `location` of a bucket and prefix (see `AttributeStorage.location`): what two
+ * storages addressing the same objects have in common, and storages addressing others do
+ * not. Normalised: lower-case host, no default port, no trailing slash, prefix segments
+ * percent-encoded, so that nesting is a prefix test.
+ *
+ * - `endpoint` undefined, or an AWS host: `s3://<bucket>/<prefix>` (bucket names are
+ *   global on AWS: region, dualstack and addressing style do not matter).
+ * - A custom endpoint: `s3+http(s)://<host>[:port][/path]/<bucket>/<prefix>` (the form
+ *   `fromUrl` reads; path-style or virtual-hosted, the objects are the same).
+ * - `'unknown'`: a custom endpoint that cannot be seen (an `S3Client` of the user's):
+ *   `s3+custom://<bucket>/<prefix>`, shared by every such storage of that bucket and prefix,
+ *   which errs on the side of "same objects" (kept rather than deleted).
+ */
+export function formatS3Location(
+  bucket: string,
+  prefix: string,
+  endpoint: string | undefined | 'unknown',
+): string {
+  const path = [bucket, ...(prefix === '' ? [] : prefix.split('/').map(encodeURIComponent))]
+  if (endpoint === 'unknown') return `s3+custom://${path.join('/')}`
+  if (endpoint === undefined) return `s3://${path.join('/')}`
+  const url = new URL(endpoint)
+  if (AWS_SUFFIX.test(url.hostname)) return `s3://${path.join('/')}`
+  const base = url.pathname.replace(/\/+$/, '')
+  return `s3+${url.protocol}//${url.host}${base}/${path.join('/')}`
+}
