@@ -1,3 +1,3 @@
 import { describeMigrate } from './scenarios/migrate.js'
 
-describeMigrate('postgres', 's3', { abandoned: 2_000, killed: 2_000, storageToStorage: 400 })
+describeMigrate('postgres', 's3', { abandoned: 2_000, killed: 1_000, storageToStorage: 400 })
