@@ -271,15 +271,21 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       progress = new ProgressDisplay({ stream: io.stderr, intervalMs: intervalMs ?? 10_000 })
     unsubscribe = io.onInterrupt?.((signal) => {
       interrupts++
-      if (signal === 'SIGTERM' || interrupts === 2) {
+      // gc, verify and stat may stop anywhere: only a migration has a batch to settle.
+      const settles = name === 'migrate'
+      if (interrupts === 1 && signal === 'SIGINT') {
+        stop.abort()
+        say(
+          `\nStopping after the current batch (Ctrl-C again to ${settles ? 'abandon it' : 'exit now'}).`,
+        )
+      } else if (settles && interrupts <= 2) {
         abandon.abort()
         stop.abort()
-        say('\nStopping now: the batch in progress is abandoned (rolled back, its copies deleted).')
-      } else if (interrupts === 1) {
-        stop.abort()
-        say('\nStopping after the current batch (Ctrl-C again to abandon it).')
+        say(
+          '\nStopping now: the batch in progress is abandoned (nothing of it committed, its copies deleted).',
+        )
       } else {
-        say('Exiting immediately.')
+        say('Exiting now.')
         process.exit(EXIT.interrupted)
       }
     })
