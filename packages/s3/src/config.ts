@@ -112,7 +112,8 @@ export interface S3StorageOptions extends BaseStorageOptions {
   /**
    * How write-once is enforced. `true`: the server honours `If-None-Match: *` (AWS,
    * MinIO, R2). `false`: emulated with a HEAD check under an in-process per-key lock
-   * (safe within one process only). `'auto'` (default): probed once per bucket.
+   * (safe within one process only; skipped for the default generator's random UUIDs).
+   * `'auto'` (default): probed once per bucket.
    */
   conditionalWrites?: boolean | 'auto'
   /**

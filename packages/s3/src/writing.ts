@@ -25,7 +25,7 @@ export interface Stored {
 /**
  * Writes new objects, never overwriting:
  * - write-once by `If-None-Match: *` where the server honours it, else a HEAD check
- *   under an in-process per-key lock;
+ *   under an in-process per-key lock (skipped for the default generator's random UUIDs);
  * - a body known whole (bytes, or a stream that ends within one part) goes as one
  *   PutObject carrying its SHA-256; a larger stream goes in parts (`multipart.ts`), or,
  *   with `multipart: false`, is spooled to disk and sent as one PUT;
@@ -56,7 +56,11 @@ export class Writes {
     try {
       const params = await this.uploadParams(object, objectKey)
       const native = await this.capabilities.conditionalWrites()
-      if (!native) {
+      // A random UUID from the default generator cannot collide in practice: the HEAD
+      // check (and its lock) would cost a round trip per write for nothing. Where the
+      // server refuses overwrites itself, If-None-Match still goes along: it is free.
+      const keyMayExist = !object.keyIsRandom
+      if (!native && keyMayExist) {
         release = await acquireLock(`${session.scope}\0${objectKey}`)
         await this.assertAbsent(objectKey, key, signal)
       }
@@ -70,7 +74,8 @@ export class Writes {
         } else if (!session.config.multipart) {
           stored = await this.putSpooled(params, first, object, native, signal)
         } else {
-          if (native) await this.assertAbsent(objectKey, key, signal)
+          // Fail before sending every part, not at CompleteMultipartUpload.
+          if (native && keyMayExist) await this.assertAbsent(objectKey, key, signal)
           stored = await putMultipart(session, params, first, object, native, this.copyLimits())
         }
       }

@@ -116,9 +116,38 @@ describe('S3Storage on fauxqs', () => {
     expect(stored.ContentType).toBe('text/plain')
     expect(stored.CacheControl).toBe('max-age=60')
     expect(stored.ContentDisposition).toMatch(/^attachment/)
-    expect(log.commands).toEqual(['HeadObjectCommand', 'PutObjectCommand'])
+    expect(log.commands).toEqual(['PutObjectCommand'])
     const [, headers] = log.headers.find(([name]) => name === 'PutObjectCommand')!
     expect(headers['x-amz-content-sha256']).toBe(written.sha256)
+  })
+
+  it('a default random key costs one PutObject and no HeadObject; other keys are still checked', async () => {
+    const storage = make()
+    await storage.probe() // the process-wide capability probe, paid before counting
+    const log = record(storage.client)
+    const written = await storage.write(Buffer.alloc(MiB, 1))
+    expect(log.commands).toEqual(['PutObjectCommand'])
+    expect((await storage.stat(written.key)).sha256).toBe(written.sha256)
+
+    // A key generator of the user's, or a newKey() override: HEAD under the lock, and a
+    // key that exists is refused (fauxqs would overwrite it).
+    const key = `t/${randomUUID()}`
+    class Named extends S3Storage {
+      override newKey(): string {
+        return `${key}-named`
+      }
+    }
+    const named = new Named({ ...connection(s3), prefix: storage.prefix })
+    storages.push(named)
+    for (const custom of [make({ prefix: storage.prefix, keyGenerator: () => key }), named]) {
+      const customLog = record(custom.client)
+      await custom.write('first')
+      expect(customLog.commands).toEqual(['HeadObjectCommand', 'PutObjectCommand'])
+      await expect(custom.write('second')).rejects.toBeInstanceOf(KeyConflictError)
+      expect(customLog.commands.filter((name) => name === 'PutObjectCommand')).toHaveLength(1)
+    }
+    expect(String(await storage.read(key))).toBe('first')
+    expect(String(await storage.read(`${key}-named`))).toBe('first')
   })
 
   it('streams a body larger than a part as multipart, then records its SHA-256 with a self-copy', async () => {
@@ -126,10 +155,11 @@ describe('S3Storage on fauxqs', () => {
     const log = record(storage.client)
     const source = body(12 * MiB)
     const written = await storage.write(source.stream)
+    const sent = [...log.commands]
     expect(written.sha256).toBe(source.produced().sha256)
     expect((await head(storage, written.key)).Metadata?.sha256).toBe(written.sha256)
     expect((await storage.stat(written.key)).sha256).toBe(written.sha256)
-    expect(log.commands.filter((name) => name !== 'HeadObjectCommand')).toEqual([
+    expect(sent).toEqual([
       'CreateMultipartUploadCommand',
       'UploadPartCommand',
       'UploadPartCommand',
