@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -25,38 +26,63 @@ export interface CopyLimits {
 }
 
 /**
- * A body larger than one part: lib-storage's `Upload` streams it in parts, `queueSize`
- * at a time; on any failure the upload is aborted (twice if need be) so no parts stay.
- * The SHA-256, known only at the end, is then recorded by a copy onto itself.
+ * What goes in parts: a stream past its first part (its SHA-256 known only at its end),
+ * or bytes (their SHA-256 known before the first part).
+ */
+export type MultipartBody = { first: FirstPart } | { bytes: Buffer; sha256: string }
+
+/**
+ * A body larger than one part: lib-storage's `Upload` sends it in parts, `queueSize` at
+ * a time; on any failure the upload is aborted (twice if need be) so no parts stay.
+ * A SHA-256 known up front goes in CreateMultipartUpload's metadata; one known only at
+ * the end is recorded by a copy of the object onto itself.
  */
 export async function putMultipart(
   session: S3Session,
   params: UploadParams,
-  first: FirstPart,
+  source: MultipartBody,
   object: NewObject,
   native: boolean,
   limits: CopyLimits,
 ): Promise<Stored> {
+  const { config } = session
   let bodyError: unknown
-  const body = replayBody(first, (error) => {
-    bodyError ??= error
-  })
+  const body =
+    'bytes' in source
+      ? source.bytes
+      : replayBody(source.first, (error) => {
+          bodyError ??= error
+        })
+  const knownSha256 = 'bytes' in source ? source.sha256 : undefined
+  const size = 'bytes' in source ? source.bytes.length : object.size
   const partSize =
-    object.size === undefined
-      ? session.config.partSize
-      : Math.max(session.config.partSize, Math.ceil(object.size / 10_000))
+    size === undefined ? config.partSize : Math.max(config.partSize, Math.ceil(size / 10_000))
+  // A stream stops on an abort by itself (it errors); bytes need the upload stopped.
+  const signal = 'bytes' in source ? object.signal : undefined
+  signal?.throwIfAborted()
+  const stop = new AbortController()
+  const onAbort = (): void => stop.abort()
+  signal?.addEventListener('abort', onAbort, { once: true })
   const upload = new Upload({
     client: session.client,
-    params: { ...params, Body: body, ...(native ? { IfNoneMatch: '*' } : {}) },
+    params: {
+      ...params,
+      ...(knownSha256 === undefined
+        ? {}
+        : { Metadata: { ...params.Metadata, [SHA256_METADATA]: knownSha256 } }),
+      Body: body,
+      ...(native ? { IfNoneMatch: '*' } : {}),
+    },
     partSize,
-    queueSize: session.config.queueSize,
+    queueSize: config.queueSize,
     leavePartsOnError: false,
+    abortController: stop,
   })
   let result: { VersionId?: string | undefined }
   try {
     result = await upload.done()
   } catch (error) {
-    body.destroy()
+    if (body instanceof Readable) body.destroy()
     if (upload.uploadId !== undefined) {
       // lib-storage aborts already; a second abort costs one request on a failure path
       // and covers an abort that failed, or that lost the race with a part in flight.
@@ -69,8 +95,11 @@ export async function putMultipart(
       )
     }
     throw bodyError ?? error
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
   }
   const stored: Stored = { versionId: result.VersionId }
+  if (knownSha256 !== undefined) return stored
   try {
     stored.versionId = await recordSha256(
       session,

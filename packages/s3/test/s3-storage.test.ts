@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import http from 'node:http'
 import { Readable } from 'node:stream'
 import {
@@ -68,6 +68,15 @@ function refuse(
 
 const body = (size: number) => generateBody(size, 256 * 1024)
 
+/** What a 12 MiB upload in 5 MiB parts sends. */
+const IN_THREE_PARTS = [
+  'CreateMultipartUploadCommand',
+  'UploadPartCommand',
+  'UploadPartCommand',
+  'UploadPartCommand',
+  'CompleteMultipartUploadCommand',
+]
+
 describe('S3Storage on fauxqs', () => {
   let s3: TestS3
   let raw: S3Client
@@ -84,6 +93,40 @@ describe('S3Storage on fauxqs', () => {
       new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${storage.prefix}/` }),
     )
     return (page.Contents ?? []).map((entry) => entry.Key!)
+  }
+
+  /** The ids of the multipart uploads a client starts; `afterPart` runs after each part sent. */
+  const uploadIdsOf = (client: S3Client, afterPart?: () => void): string[] => {
+    const ids: string[] = []
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args)
+        if (context.commandName === 'CreateMultipartUploadCommand') {
+          ids.push((result.output as { UploadId: string }).UploadId)
+        }
+        if (context.commandName === 'UploadPartCommand') afterPart?.()
+        return result
+      },
+      { step: 'initialize', name: 'testUploadIds' },
+    )
+    return ids
+  }
+  /** After a failed multipart write: its one upload is gone from the server, no object stays. */
+  const expectNothingLeft = async (storage: S3Storage, key: string, uploadIds: string[]) => {
+    expect(uploadIds).toHaveLength(1)
+    // A part sent to an aborted upload is refused.
+    await expect(
+      raw.send(
+        new UploadPartCommand({
+          Bucket: s3.bucket,
+          Key: storage.locate(key).key,
+          UploadId: uploadIds[0],
+          PartNumber: 9,
+          Body: Buffer.from('x'),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' })
+    expect(await keysUnder(storage)).toEqual([])
   }
 
   beforeAll(async () => {
@@ -159,16 +202,47 @@ describe('S3Storage on fauxqs', () => {
     expect(written.sha256).toBe(source.produced().sha256)
     expect((await head(storage, written.key)).Metadata?.sha256).toBe(written.sha256)
     expect((await storage.stat(written.key)).sha256).toBe(written.sha256)
-    expect(sent).toEqual([
-      'CreateMultipartUploadCommand',
-      'UploadPartCommand',
-      'UploadPartCommand',
-      'UploadPartCommand',
-      'CompleteMultipartUploadCommand',
-      'CopyObjectCommand',
-    ])
+    expect(sent).toEqual([...IN_THREE_PARTS, 'CopyObjectCommand'])
     const back = await storage.read(written.key, { verify: true })
     expect(back.length).toBe(12 * MiB)
+  })
+
+  it('sends bytes larger than a part in parts, their SHA-256 in CreateMultipartUpload, no copy', async () => {
+    const storage = make()
+    await storage.probe()
+    const log = record(storage.client)
+    // fauxqs refuses single requests over about 11 MiB (HTTP 413).
+    const bytes = Buffer.alloc(12 * MiB)
+    for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32LE(i, i)
+    const written = await storage.write(bytes)
+    const sent = [...log.commands]
+    expect(written.sha256).toBe(createHash('sha256').update(bytes).digest('hex'))
+    expect(sent).toEqual(IN_THREE_PARTS)
+    const [, created] = log.headers.find(([name]) => name === 'CreateMultipartUploadCommand')!
+    expect(created['x-amz-meta-sha256']).toBe(written.sha256)
+    expect((await storage.stat(written.key)).sha256).toBe(written.sha256)
+    expect((await storage.read(written.key, { verify: true })).equals(bytes)).toBe(true)
+  })
+
+  it('multipart: false sends bytes larger than a part as one PutObject', async () => {
+    const storage = make({ multipart: false })
+    await storage.probe()
+    const log = record(storage.client)
+    const bytes = Buffer.alloc(7 * MiB, 3)
+    const written = await storage.write(bytes)
+    expect(log.commands).toEqual(['PutObjectCommand'])
+    expect((await storage.stat(written.key)).sha256).toBe(written.sha256)
+  })
+
+  it('an abort while bytes go in parts rejects and leaves no parts and no object', async () => {
+    const key = `t/${randomUUID()}`
+    const storage = make({ keyGenerator: () => key, queueSize: 1 })
+    const controller = new AbortController()
+    const uploadIds = uploadIdsOf(storage.client, () => controller.abort())
+    await expect(
+      storage.write(Buffer.alloc(16 * MiB, 5), { signal: controller.signal }),
+    ).rejects.toMatchObject({ name: 'AbortError' })
+    await expectNothingLeft(storage, key, uploadIds)
   })
 
   it('past maxCopyObjectSize, records the SHA-256 with a server-side multipart copy', async () => {
@@ -187,67 +261,18 @@ describe('S3Storage on fauxqs', () => {
   })
 
   it('a body failing mid-multipart rejects with its own error and leaves no parts and no object', async () => {
-    const storage = make()
-    const uploadIds: string[] = []
-    storage.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const result = await next(args)
-        if (context.commandName === 'CreateMultipartUploadCommand') {
-          uploadIds.push((result.output as { UploadId: string }).UploadId)
-        }
-        return result
-      },
-      { step: 'initialize', name: 'testUploadIds' },
-    )
     const key = `t/${randomUUID()}`
-    const failing = new S3Storage({
-      ...connection(s3),
-      prefix: storage.prefix,
-      keyGenerator: () => key,
-    })
-    storages.push(failing)
-    failing.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const result = await next(args)
-        if (context.commandName === 'CreateMultipartUploadCommand') {
-          uploadIds.push((result.output as { UploadId: string }).UploadId)
-        }
-        return result
-      },
-      { step: 'initialize', name: 'testUploadIds' },
-    )
+    const failing = make({ keyGenerator: () => key })
+    const uploadIds = uploadIdsOf(failing.client)
     // 12 MiB then an error: two parts are in flight or done when the body breaks.
     await expect(failing.write(failingBody(48, 256 * 1024))).rejects.toThrow(/failed on purpose/)
-    expect(uploadIds).toHaveLength(1)
-    // The upload is gone from the server: a part sent to it is refused.
-    await expect(
-      raw.send(
-        new UploadPartCommand({
-          Bucket: s3.bucket,
-          Key: failing.locate(key).key,
-          UploadId: uploadIds[0],
-          PartNumber: 9,
-          Body: Buffer.from('x'),
-        }),
-      ),
-    ).rejects.toMatchObject({ name: 'NoSuchUpload' })
-    expect(await keysUnder(failing)).toEqual([])
+    await expectNothingLeft(failing, key, uploadIds)
   })
 
   it('an abort mid-multipart rejects and leaves no parts and no object', async () => {
-    const uploadIds: string[] = []
     const key = `t/${randomUUID()}`
     const storage = make({ keyGenerator: () => key })
-    storage.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const result = await next(args)
-        if (context.commandName === 'CreateMultipartUploadCommand') {
-          uploadIds.push((result.output as { UploadId: string }).UploadId)
-        }
-        return result
-      },
-      { step: 'initialize', name: 'testUploadIds' },
-    )
+    const uploadIds = uploadIdsOf(storage.client)
     const controller = new AbortController()
     const source = (async function* () {
       for (let i = 0; i < 200; i++) {
@@ -257,19 +282,7 @@ describe('S3Storage on fauxqs', () => {
       }
     })()
     await expect(storage.write(source, { signal: controller.signal })).rejects.toThrow()
-    expect(uploadIds).toHaveLength(1)
-    await expect(
-      raw.send(
-        new UploadPartCommand({
-          Bucket: s3.bucket,
-          Key: storage.locate(key).key,
-          UploadId: uploadIds[0],
-          PartNumber: 9,
-          Body: Buffer.from('x'),
-        }),
-      ),
-    ).rejects.toMatchObject({ name: 'NoSuchUpload' })
-    expect(await keysUnder(storage)).toEqual([])
+    await expectNothingLeft(storage, key, uploadIds)
   })
 
   it('multipart: false sends a large streamed body as one PUT, spooled, with its SHA-256', async () => {
