@@ -1,8 +1,9 @@
 import 'reflect-metadata'
+import { Readable } from 'node:stream'
 import type { AttributeStorage } from '@attrstore/core'
 import { storageBindings } from '@attrstore/typeorm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../src/index.js'
+import { migrate, type MigrationProblem } from '../src/index.js'
 import {
   collect,
   contentOf,
@@ -36,7 +37,7 @@ const MIGRATE = [
   String(BATCH),
 ]
 
-describe('migrate on Ctrl-C, with --dry-run, and against concurrent writes (SQLite, filesystem storage)', () => {
+describe('migrate: Ctrl-C, --dry-run, concurrent writes, copies that do not verify (SQLite, filesystem storage)', () => {
   let database: DatabaseServer
   let storages: StorageServer
   const worlds: World[] = []
@@ -191,5 +192,53 @@ describe('migrate on Ctrl-C, with --dry-run, and against concurrent writes (SQLi
     expect(
       await wrongRows(world.main, others, (row) => contentOf(Number(row.name.slice(4)))),
     ).toEqual([])
+  })
+
+  it('never writes a key whose copy does not read back as the source (a server that mangles bodies)', async () => {
+    const world = await createWorld(database, storages)
+    worlds.push(world)
+    await seedLegacyRows(world, 20)
+    let writes = 0
+    let mangled: string | undefined
+    const bindings = storageBindings(world.dataSource).map((binding) => {
+      const storage = binding.storage
+      const write: AttributeStorage['write'] = async (...args) => {
+        const result = await storage.write(...args)
+        if (++writes === 7) mangled = result.key
+        return result
+      }
+      // The 7th copy reads back with extra bytes, as a server that stores aws-chunked framing would.
+      const readStream: AttributeStorage['readStream'] = async (key, options) =>
+        key === mangled
+          ? Readable.from([Buffer.from('5;chunk-signature=0\r\n'), await storage.read(key)])
+          : storage.readStream(key, options)
+      return {
+        ...binding,
+        storage: Object.assign(Object.create(storage) as AttributeStorage, { write, readStream }),
+      }
+    })
+    const problems: MigrationProblem[] = []
+    const report = await migrate(world.dataSource, {
+      bindings,
+      entity: 'Document',
+      attribute: 'body',
+      from: { column: 'legacy_body' },
+      deleteSource: true,
+      onProblem: (problem) => problems.push(problem),
+    })
+    expect(report).toMatchObject({ complete: true, copied: 19, problemCount: 1 })
+    expect(problems).toEqual([
+      expect.objectContaining({
+        kind: 'corrupt',
+        detail: expect.stringContaining(`the copy ${mangled} did not verify`),
+      }),
+    ])
+    const rows = await documentRows(world.dataSource)
+    const bad = rows.find((row) => row.id === Number(problems[0]!.id))!
+    // Its row keeps its bytes and gets no key; the bad copy is gone.
+    expect(bad.body).toBeNull()
+    expect(bad.legacy).not.toBeNull()
+    expect(await world.main.exists(mangled!)).toBe(false)
+    expect(await storedKeys(world.main)).toHaveLength(19)
   })
 })
