@@ -85,7 +85,7 @@ export async function startStorageServer(kind: StorageKind): Promise<StorageServ
   let server
   try {
     const { startS3 } = await import('@attrstore/testing')
-    server = await startS3({ isolate: process.env.ISO === '1' })
+    server = await startS3()
   } catch (error) {
     return `S3 is unavailable here: ${(error as Error).message}`
   }
