@@ -150,3 +150,11 @@ export async function storedKeys(storage: AttributeStorage): Promise<string[]> {
   for await (const entry of storage.list()) keys.push(entry.key)
   return keys.sort()
 }
+
+/** The UTF-8 text of a loaded eager attribute, failing clearly when it is not a Buffer. */
+export function text(value: unknown): string {
+  if (Buffer.isBuffer(value)) return value.toString('utf8')
+  throw new Error(
+    `expected a Buffer, got ${value === null ? 'null' : typeof value}: ${String(value)}`,
+  )
+}

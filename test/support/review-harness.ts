@@ -20,12 +20,7 @@ import {
   type World,
 } from './environment.js'
 
-export const text = (value: unknown): string => {
-  if (Buffer.isBuffer(value)) return value.toString('utf8')
-  throw new Error(
-    `expected a Buffer, got ${value === null ? 'null' : typeof value}: ${String(value)}`,
-  )
-}
+export { text } from './environment.js'
 
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms))

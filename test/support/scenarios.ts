@@ -21,17 +21,13 @@ import {
   startDatabase,
   storageFactory,
   storedKeys,
+  text,
   type Database,
   type DatabaseKind,
   type StorageFactory,
   type StorageKind,
   type World,
 } from './environment.js'
-
-const text = (value: unknown): string => {
-  if (Buffer.isBuffer(value)) return value.toString('utf8')
-  throw new Error(`expected a Buffer, got ${value === null ? 'null' : typeof value}`)
-}
 
 export function describeTypeormScenarios(
   databaseKind: DatabaseKind,
