@@ -16,6 +16,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     // CI also writes a JSON summary, from which .ci/run prints its closing count.
-    reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]] : ['default'],
+    reporters: process.env.CI
+      ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]]
+      : ['default'],
   },
 })
