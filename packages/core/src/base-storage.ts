@@ -13,6 +13,7 @@ import type {
 } from './contract.js'
 import {
   IntegrityError,
+  KeyConflictError,
   InvalidBodyError,
   ObjectNotFoundError,
   RangeNotSatisfiableError,
@@ -169,15 +170,14 @@ export abstract class BaseStorage implements AttributeStorage {
       if (expectedSha256 !== undefined && expectedSha256.toLowerCase() !== digest.sha256) {
         throw new IntegrityError(key, expectedSha256, digest.sha256)
       }
-      const reference = await this.putObject({
+      const reference = await this.store({
         ...common,
         bytes,
         size: bytes.length,
         digest: () => digest,
       })
-      await this.undoIfAborted(reference ?? key, signal)
       onProgress?.({ bytes: digest.size, total: digest.size })
-      return { key: reference ?? key, ...digest, imported: false }
+      return { key: reference, ...digest, imported: false }
     }
 
     const hashing = new DigestStream({
@@ -191,24 +191,39 @@ export abstract class BaseStorage implements AttributeStorage {
     pipeline(normalized.stream, hashing, () => {})
     if (signal) addAbortSignal(signal, hashing)
     try {
-      const reference = await this.putObject({
+      const reference = await this.store({
         ...common,
         stream: hashing,
         ...(expectedSize === undefined ? {} : { size: expectedSize }),
         digest: () => hashing.digest,
       })
-      await this.undoIfAborted(reference ?? key, signal)
-      return { key: reference ?? key, ...hashing.digest, imported: false }
+      return { key: reference, ...hashing.digest, imported: false }
     } finally {
       if (!hashing.readableEnded) hashing.destroy()
     }
   }
 
-  /** An abort that arrived while a driver finished storing: the object must not stay. */
-  private async undoIfAborted(reference: string, signal: AbortSignal | undefined): Promise<void> {
-    if (!signal?.aborted) return
-    await this.deleteObject(reference)
-    signal.throwIfAborted()
+  /**
+   * `putObject`, safe against aborts racing the driver: whether the abort lands after the
+   * object was stored or while the request was in flight (the server may have stored it
+   * anyway), no object is left under the key.
+   */
+  private async store(object: NewObject): Promise<string> {
+    let reference: string
+    try {
+      reference = (await this.putObject(object)) ?? object.key
+    } catch (error) {
+      // A conflict means the key is someone else's object: never delete it.
+      if (object.signal?.aborted && !(error instanceof KeyConflictError)) {
+        await this.deleteObject(object.key).catch(() => {})
+      }
+      throw error
+    }
+    if (object.signal?.aborted) {
+      await this.deleteObject(reference)
+      object.signal.throwIfAborted()
+    }
+    return reference
   }
 
   private async importExisting(reference: string): Promise<WriteResult> {

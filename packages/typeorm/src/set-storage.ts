@@ -5,7 +5,11 @@ import { StoredAttributeSubscriber } from './subscriber.js'
 import { installHooks } from './typeorm-hooks.js'
 import type { EventEmitter } from 'node:events'
 
-const bindings = new WeakMap<DataSource, StorageBinding>()
+// Shared by every copy of this module in the process (an application and a CLI may each
+// load their own), so that a registration made through one is seen through the other.
+const bindings: WeakMap<DataSource, StorageBinding> = ((globalThis as Record<symbol, unknown>)[
+  Symbol.for('attrstore.typeorm.bindings')
+] ??= new WeakMap<DataSource, StorageBinding>()) as WeakMap<DataSource, StorageBinding>
 
 function bindingOf(dataSource: DataSource): StorageBinding {
   let binding = bindings.get(dataSource)
