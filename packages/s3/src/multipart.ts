@@ -8,7 +8,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { ConfigurationError, runBounded, type NewObject } from '@attrstore/core'
+import { ConfigurationError, IntegrityError, runBounded, type NewObject } from '@attrstore/core'
 import { replayBody, type FirstPart } from './body.js'
 import { errorCode, isUnsupported } from './errors.js'
 import { removeQuietly, SHA256_METADATA, type S3Session } from './session.js'
@@ -26,16 +26,19 @@ export interface CopyLimits {
 }
 
 /**
- * What goes in parts: a stream past its first part (its SHA-256 known only at its end),
- * or bytes (their SHA-256 known before the first part).
+ * What goes in parts: a stream past its first part, or bytes. The SHA-256 of bytes is
+ * known before the first part; a stream's only at its end, unless the caller gave it to
+ * `write()` (the stream then errors before its end if the body does not match it).
  */
-export type MultipartBody = { first: FirstPart } | { bytes: Buffer; sha256: string }
+export type MultipartBody =
+  { first: FirstPart; sha256?: string } | { bytes: Buffer; sha256: string }
 
 /**
  * A body larger than one part: lib-storage's `Upload` sends it in parts, `queueSize` at
  * a time; on any failure the upload is aborted (twice if need be) so no parts stay.
  * A SHA-256 known up front goes in CreateMultipartUpload's metadata; one known only at
- * the end is recorded by a copy of the object onto itself.
+ * the end is recorded by a copy of the object onto itself (the only way to change the
+ * metadata of an object: S3 takes none at CompleteMultipartUpload).
  */
 export async function putMultipart(
   session: S3Session,
@@ -53,7 +56,7 @@ export async function putMultipart(
       : replayBody(source.first, (error) => {
           bodyError ??= error
         })
-  const knownSha256 = 'bytes' in source ? source.sha256 : undefined
+  const knownSha256 = source.sha256
   const size = 'bytes' in source ? source.bytes.length : object.size
   const partSize =
     size === undefined ? config.partSize : Math.max(config.partSize, Math.ceil(size / 10_000))
@@ -99,7 +102,14 @@ export async function putMultipart(
     signal?.removeEventListener('abort', onAbort)
   }
   const stored: Stored = { versionId: result.VersionId }
-  if (knownSha256 !== undefined) return stored
+  if (knownSha256 !== undefined) {
+    // The stream checked itself against the hash before it ended (so before
+    // CompleteMultipartUpload); this only guards that promise.
+    const { sha256 } = object.digest()
+    if (sha256 === knownSha256) return stored
+    await removeQuietly(session, params.Key, stored.versionId)
+    throw new IntegrityError(object.key, knownSha256, sha256)
+  }
   try {
     stored.versionId = await recordSha256(
       session,

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import {
   BaseStorage,
   ConfigurationError,
@@ -101,6 +102,8 @@ export class S3Storage extends BaseStorage {
   private readonly reads: Reads
   private readonly deletes: Deletes
   private readonly listings: Listings
+  /** The `sha256` option of the write in progress, for `putObject`. */
+  private readonly expectedSha256 = new AsyncLocalStorage<string | undefined>()
 
   constructor(options: S3StorageOptions) {
     const config = resolveS3Config(options)
@@ -193,15 +196,24 @@ export class S3Storage extends BaseStorage {
     return reference
   }
 
-  /** Imports pin the current version on a versioned bucket, as writes do. */
+  /**
+   * Imports pin the current version on a versioned bucket, as writes do. A `sha256` given
+   * here reaches `putObject` (BaseStorage checks the body against it but does not pass it
+   * on): a stream larger than a part then records it without a copy.
+   */
   override async write(body: Body, options?: WriteOptions): Promise<WriteResult> {
-    if (!isExistingObject(body)) return super.write(body, options)
+    if (!isExistingObject(body)) {
+      return this.expectedSha256.run(
+        typeof options?.sha256 === 'string' ? options.sha256.toLowerCase() : undefined,
+        () => super.write(body, options),
+      )
+    }
     const stat = await this.stat(body.key)
     return { key: stat.key, size: stat.size, sha256: stat.sha256, imported: true }
   }
 
   protected putObject(object: NewObject): Promise<string> {
-    return this.writes.put(object)
+    return this.writes.put(object, this.expectedSha256.getStore())
   }
 
   protected getObject(

@@ -44,8 +44,11 @@ export class Writes {
     this.spoolDirectory = session.options.spoolDirectory ?? tmpdir()
   }
 
-  /** Stores a new object under `object.key`; returns its reference. */
-  async put(object: NewObject): Promise<string> {
+  /**
+   * Stores a new object under `object.key`; returns its reference. `expectedSha256`: the
+   * hash the caller gave `write()`, which a stream is checked against before it ends.
+   */
+  async put(object: NewObject, expectedSha256?: string): Promise<string> {
     const { session } = this
     session.assertReference(object.key)
     const key = object.key
@@ -87,7 +90,10 @@ export class Writes {
         } else if (!multipart) {
           stored = await this.putSpooled(params, first, object, native, signal)
         } else {
-          stored = await inParts({ first })
+          // A hash given up front spares the copy that records one known only at the end.
+          stored = await inParts(
+            expectedSha256 === undefined ? { first } : { first, sha256: expectedSha256 },
+          )
         }
       }
       if (session.config.checkStoredSize === 'always') {

@@ -68,6 +68,21 @@ function refuse(
 
 const body = (size: number) => generateBody(size, 256 * 1024)
 
+/** `size` bytes that differ from page to page. */
+function patterned(size: number): Buffer {
+  const bytes = Buffer.alloc(size)
+  for (let i = 0; i + 4 <= size; i += 4096) bytes.writeUInt32LE(i, i)
+  return bytes
+}
+
+/** A stream of `bytes` in 256 KiB chunks. */
+const inChunks = (bytes: Buffer): Readable =>
+  Readable.from(
+    Array.from({ length: Math.ceil(bytes.length / (256 * 1024)) }, (_, i) =>
+      bytes.subarray(i * 256 * 1024, (i + 1) * 256 * 1024),
+    ),
+  )
+
 /** What a 12 MiB upload in 5 MiB parts sends. */
 const IN_THREE_PARTS = [
   'CreateMultipartUploadCommand',
@@ -207,13 +222,37 @@ describe('S3Storage on fauxqs', () => {
     expect(back.length).toBe(12 * MiB)
   })
 
+  it('a stream whose SHA-256 is given to write() records it without a copy', async () => {
+    const storage = make()
+    await storage.probe()
+    const log = record(storage.client)
+    const bytes = patterned(12 * MiB)
+    const sha256 = createHash('sha256').update(bytes).digest('hex')
+    const written = await storage.write(inChunks(bytes), { sha256: sha256.toUpperCase() })
+    const sent = [...log.commands]
+    expect(written.sha256).toBe(sha256)
+    expect(sent).toEqual(IN_THREE_PARTS)
+    expect((await storage.stat(written.key)).sha256).toBe(sha256)
+    expect((await storage.verify(written.key)).verified).toBe(true)
+  })
+
+  it('a stream that does not match the SHA-256 given to write() leaves no parts and no object', async () => {
+    const key = `t/${randomUUID()}`
+    const storage = make({ keyGenerator: () => key })
+    const uploadIds = uploadIdsOf(storage.client)
+    const error = await storage
+      .write(body(12 * MiB).stream, { sha256: '0'.repeat(64) })
+      .catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(IntegrityError)
+    await expectNothingLeft(storage, key, uploadIds)
+  })
+
   it('sends bytes larger than a part in parts, their SHA-256 in CreateMultipartUpload, no copy', async () => {
     const storage = make()
     await storage.probe()
     const log = record(storage.client)
     // fauxqs refuses single requests over about 11 MiB (HTTP 413).
-    const bytes = Buffer.alloc(12 * MiB)
-    for (let i = 0; i < bytes.length; i += 4096) bytes.writeUInt32LE(i, i)
+    const bytes = patterned(12 * MiB)
     const written = await storage.write(bytes)
     const sent = [...log.commands]
     expect(written.sha256).toBe(createHash('sha256').update(bytes).digest('hex'))
