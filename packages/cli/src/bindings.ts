@@ -39,6 +39,23 @@ export function resolveBindings(dataSource: DataSource, given?: readonly Binding
   return found
 }
 
+/**
+ * The registered stored attributes (`all`), the ones an entity/attribute filter selects
+ * (`selected`: all of them without a filter), and the stores holding the selected ones.
+ */
+export function selectStores(
+  dataSource: DataSource,
+  options: BindingFilter & { bindings?: readonly Binding[] | undefined },
+): { all: Binding[]; selected: Binding[]; groups: StorageGroup[] } {
+  const all = resolveBindings(dataSource, options.bindings)
+  const selected = options.entity || options.attribute ? selectBindings(all, options) : all
+  // Stores keep every user: an object is an orphan only if no attribute sharing it holds it.
+  const groups = groupByStorage(all).filter((group) =>
+    group.users.some((user) => selected.includes(user)),
+  )
+  return { all, selected, groups }
+}
+
 export function matchesEntity(metadata: EntityMetadata, name: string): boolean {
   return metadata.name === name || metadata.tableName === name || metadata.targetName === name
 }

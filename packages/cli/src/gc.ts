@@ -1,12 +1,5 @@
 import type { DataSource } from 'typeorm'
-import {
-  bindingLabel,
-  groupByStorage,
-  resolveBindings,
-  selectBindings,
-  type Binding,
-  type BindingFilter,
-} from './bindings.js'
+import { type Binding, type BindingFilter, bindingLabel, selectStores } from './bindings.js'
 import type { ProgressListener } from './progress.js'
 import { checkStoreMatchesRows, classify, scanStore, type ObjectState } from './scan.js'
 
@@ -117,11 +110,7 @@ export async function collectGarbage(
   dataSource: DataSource,
   options: CollectGarbageOptions = {},
 ): Promise<GarbageReport> {
-  const all = resolveBindings(dataSource, options.bindings)
-  const selected = options.entity || options.attribute ? selectBindings(all, options) : all
-  const groups = groupByStorage(all).filter((group) =>
-    group.users.some((user) => selected.includes(user)),
-  )
+  const { groups } = selectStores(dataSource, options)
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
   if (!(Number.isFinite(graceMs) && graceMs >= 0))
     throw new RangeError(`graceMs must be >= 0, got ${graceMs}`)

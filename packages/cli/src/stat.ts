@@ -1,11 +1,5 @@
 import type { DataSource } from 'typeorm'
-import {
-  groupByStorage,
-  resolveBindings,
-  selectBindings,
-  type Binding,
-  type BindingFilter,
-} from './bindings.js'
+import { type Binding, type BindingFilter, selectStores } from './bindings.js'
 import { DEFAULT_GRACE_MS, type Tally } from './gc.js'
 import type { ProgressListener } from './progress.js'
 import { columnSql, countRows } from './rows.js'
@@ -64,11 +58,7 @@ export async function statistics(
   dataSource: DataSource,
   options: StatisticsOptions = {},
 ): Promise<Statistics> {
-  const all = resolveBindings(dataSource, options.bindings)
-  const selected = options.entity || options.attribute ? selectBindings(all, options) : all
-  const groups = groupByStorage(all).filter((group) =>
-    group.users.some((user) => selected.includes(user)),
-  )
+  const { selected, groups } = selectStores(dataSource, options)
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
   const cutoff = (options.now ?? Date.now)() - graceMs
   const result: Statistics = { graceMs, attributes: [], stores: [], complete: true }

@@ -1,12 +1,6 @@
 import { IntegrityError, isAttrstoreError, runBounded } from '@attrstore/core'
 import type { DataSource } from 'typeorm'
-import {
-  bindingLabel,
-  resolveBindings,
-  selectBindings,
-  type Binding,
-  type BindingFilter,
-} from './bindings.js'
+import { type Binding, type BindingFilter, bindingLabel, selectStores } from './bindings.js'
 import type { ProgressListener } from './progress.js'
 import { columnSql, countRows, formatPrimaryKey, keysetPages } from './rows.js'
 
@@ -76,8 +70,7 @@ export async function verify(
   dataSource: DataSource,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
-  const all = resolveBindings(dataSource, options.bindings)
-  const selected = options.entity || options.attribute ? selectBindings(all, options) : all
+  const { selected } = selectStores(dataSource, options)
   const checksums = options.checksums === true
   const keep = options.keepProblems ?? 1000
   const report: VerifyReport = {
