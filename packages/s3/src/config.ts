@@ -91,9 +91,11 @@ export interface S3StorageOptions extends BaseStorageOptions {
    */
   uploadParameters?: (info: UploadInfo) => UploadParameters | Promise<UploadParameters>
   /**
-   * The original's `s3-auto-delete`: when false, objects that entities stop referencing
-   * (update, set to null, remove) are kept after commit. Read by the ORM integration;
-   * `delete()` itself always deletes, as rollback cleanup needs. Default true.
+   * The original's `s3-auto-delete`. `false`: objects superseded or removed by committed
+   * work (an entity updated, its attribute set to null, the entity removed) are kept, for
+   * a versioned bucket, a retention policy or another reader; uploads of work that rolled
+   * back are still deleted. Read by the ORM integration; `delete()` itself always deletes,
+   * as rollback cleanup needs. Default true.
    */
   autoDelete?: boolean
   /** Size of multipart parts, bytes (default 5 MiB, the minimum S3 allows). */
@@ -287,6 +289,7 @@ export function resolveS3Config(
     ['versioning', options.versioning, [true, false, 'auto']],
     ['checkStoredSize', options.checkStoredSize, ['streams', 'always']],
     ['retryMode', options.retryMode, ['standard', 'adaptive']],
+    ['autoDelete', options.autoDelete, [true, false]],
   ] as const) {
     if (value !== undefined && !(allowed as readonly unknown[]).includes(value)) {
       throw new ConfigurationError(

@@ -77,8 +77,9 @@ export class S3Storage extends BaseStorage {
   /** The custom endpoint in use, if any (undefined: AWS, or a client of yours). */
   readonly endpoint: string | undefined
   /**
-   * The original's `s3-auto-delete`: false asks the ORM integration to keep the objects
-   * that entities stop referencing. `delete()` itself always deletes.
+   * The original's `s3-auto-delete` (`AttributeStorage.autoDelete`). `false`: objects
+   * superseded or removed by committed work are kept; uploads of rolled-back work are
+   * still deleted. The ORM integration reads it; `delete()` itself always deletes.
    */
   readonly autoDelete: boolean
   /** The options as resolved against the environment. */

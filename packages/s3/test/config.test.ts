@@ -170,6 +170,12 @@ describe('malformed options are refused at construction, saying what to fix', ()
     ['bad SSE', { serverSideEncryption: 'rot13' }, {}, /serverSideEncryption must be "AES256"/],
     ['KMS key without KMS', { sseKmsKeyId: 'k' }, {}, /sseKmsKeyId needs serverSideEncryption/],
     ['bad conditionalWrites', { conditionalWrites: 'yes' }, {}, /conditionalWrites must be one of/],
+    [
+      'autoDelete not a boolean',
+      { autoDelete: 'false' },
+      {},
+      /autoDelete must be one of true, false/,
+    ],
     ['bad region', { region: 'EU West' }, {}, /region must look like/],
     ['hook not a function', { uploadParameters: {} }, {}, /uploadParameters must be a function/],
   ]

@@ -10,6 +10,7 @@ import {
 import {
   ConfigurationError,
   IntegrityError,
+  type AttributeStorage,
   KeyConflictError,
   StorageUnavailableError,
 } from '@attrstore/core'
@@ -384,6 +385,21 @@ describe('S3Storage on fauxqs', () => {
     const log = record(other.client)
     await other.deleteMany(['a', 'b'])
     expect(log.commands).toEqual(['DeleteObjectsCommand'])
+  })
+
+  it('autoDelete: false is the contract property for the ORM layer; delete() still deletes', async () => {
+    expect(make().autoDelete).toBe(true)
+    const keeping = make({ autoDelete: false })
+    const contract: AttributeStorage = keeping
+    expect(contract.autoDelete).toBe(false)
+    const viaUrl = S3Storage.fromUrl('s3+http://127.0.0.1:1/files/p', { autoDelete: false })
+    expect(viaUrl.autoDelete).toBe(false)
+    viaUrl.destroy()
+    const one = await keeping.write('one')
+    const many = await Promise.all(['a', 'b'].map((text) => keeping.write(text)))
+    await keeping.delete(one.key)
+    await keeping.deleteMany(many.map((written) => written.key))
+    expect(await keysUnder(keeping)).toEqual([])
   })
 
   it('with conditionalWrites: true, sends If-None-Match and maps 412 to KeyConflictError', async () => {
