@@ -58,6 +58,12 @@ export interface NewObject {
   /** Size and SHA-256; for a stream, valid only once it has been consumed to its end. */
   digest(): Digest
   contentType?: string
+  /**
+   * The SHA-256 the caller announced (`WriteOptions.sha256`), lower-case. The body is
+   * checked against it as it flows (a mismatch errors before the end); a driver may use it
+   * up front, e.g. to record it before the upload starts.
+   */
+  expectedSha256?: string
   context: KeyContext
   signal?: AbortSignal
 }
@@ -158,6 +164,7 @@ export abstract class BaseStorage implements AttributeStorage {
         this.keyGenerator === uuidKeyGenerator && this.newKey === BaseStorage.prototype.newKey,
       context: options.context ?? {},
       ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+      ...(expectedSha256 === undefined ? {} : { expectedSha256: expectedSha256.toLowerCase() }),
       ...(signal === undefined ? {} : { signal }),
     }
 

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import {
   BaseStorage,
   ConfigurationError,
@@ -104,7 +103,6 @@ export class S3Storage extends BaseStorage {
   private readonly deletes: Deletes
   private readonly listings: Listings
   /** The `sha256` option of the write in progress, for `putObject`. */
-  private readonly expectedSha256 = new AsyncLocalStorage<string | undefined>()
 
   constructor(options: S3StorageOptions) {
     const config = resolveS3Config(options)
@@ -197,24 +195,15 @@ export class S3Storage extends BaseStorage {
     return reference
   }
 
-  /**
-   * Imports pin the current version on a versioned bucket, as writes do. A `sha256` given
-   * here reaches `putObject` (BaseStorage checks the body against it but does not pass it
-   * on): a stream larger than a part then records it without a copy.
-   */
+  /** Imports pin the current version on a versioned bucket, as writes do. */
   override async write(body: Body, options?: WriteOptions): Promise<WriteResult> {
-    if (!isExistingObject(body)) {
-      return this.expectedSha256.run(
-        typeof options?.sha256 === 'string' ? options.sha256.toLowerCase() : undefined,
-        () => super.write(body, options),
-      )
-    }
+    if (!isExistingObject(body)) return super.write(body, options)
     const stat = await this.stat(body.key)
     return { key: stat.key, size: stat.size, sha256: stat.sha256, imported: true }
   }
 
   protected putObject(object: NewObject): Promise<string> {
-    return this.writes.put(object, this.expectedSha256.getStore())
+    return this.writes.put(object)
   }
 
   protected getObject(

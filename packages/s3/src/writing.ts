@@ -45,10 +45,11 @@ export class Writes {
   }
 
   /**
-   * Stores a new object under `object.key`; returns its reference. `expectedSha256`: the
-   * hash the caller gave `write()`, which a stream is checked against before it ends.
+   * Stores a new object under `object.key`; returns its reference. A hash the caller gave
+   * `write()` (`object.expectedSha256`) lets a multipart stream record it without a copy.
    */
-  async put(object: NewObject, expectedSha256?: string): Promise<string> {
+  async put(object: NewObject): Promise<string> {
+    const { expectedSha256 } = object
     const { session } = this
     session.assertReference(object.key)
     const key = object.key
