@@ -49,6 +49,7 @@ const OPTIONS = {
     delete: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
     list: { type: 'boolean' },
+    'ignore-auto-delete': { type: 'boolean' },
   },
   verify: { ...COMMON, checksums: { type: 'boolean' }, concurrency: { type: 'string' } },
   stat: { ...COMMON, grace: { type: 'string' } },
@@ -118,6 +119,9 @@ storage) and aborts stale multipart uploads (S3) older than the grace period.
       --dry-run               only count (the default)
       --grace <duration>      keep unreferenced objects younger than this (default 24h)
       --list                  print every orphan's key
+      --ignore-auto-delete    also delete from storages with autoDelete: false (by default
+                              their orphans are only counted: they keep superseded objects
+                              on purpose)
       --batch-size <n>        objects per batch of reference queries (default 1000)`,
   verify: `Usage: attrstore verify -d <data-source> [--checksums] [options]
 
@@ -344,6 +348,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         const report = await collectGarbage(loaded.dataSource, {
           ...common,
           delete: values.delete === true,
+          ignoreAutoDelete: values['ignore-auto-delete'] === true,
           ...(graceMs === undefined ? {} : { graceMs }),
           ...(batchSize === undefined ? {} : { batchSize }),
           signal: stop.signal,
@@ -449,12 +454,18 @@ function printGarbage(out: (line?: string) => void, report: GarbageReport): void
   out(`${report.dryRun ? '[dry run] ' : ''}gc, grace period ${formatDuration(report.graceMs)}`)
   for (const store of report.stores) {
     out(`${store.store}  (used by ${store.users.join(', ')})`)
+    if (store.keptByPolicy) {
+      out(
+        '  autoDelete is false: superseded objects are kept on purpose; only counted (--ignore-auto-delete deletes)',
+      )
+    }
     out(`  objects listed        ${tallyText(store.listed)}`)
     out(`  referenced            ${tallyText(store.referenced)}`)
     out(
       `  orphans               ${tallyText(store.orphans)}${report.dryRun ? '  <- would be deleted with --delete' : ''}`,
     )
-    if (!report.dryRun) out(`  deleted               ${tallyText(store.deleted)}`)
+    if (!report.dryRun && !store.keptByPolicy)
+      out(`  deleted               ${tallyText(store.deleted)}`)
     out(
       `  recent, kept          ${tallyText(store.recent)}  (unreferenced, younger than the grace period)`,
     )

@@ -28,6 +28,11 @@ export interface CollectGarbageOptions extends BindingFilter {
     lastModified: Date | undefined
     deleted: boolean
   }) => void
+  /**
+   * Delete orphans even from storages whose `autoDelete` is false (they keep superseded
+   * objects on purpose, e.g. a retention policy). Default false: such stores are only counted.
+   */
+  ignoreAutoDelete?: boolean
   /** Clock, for tests. */
   now?: () => number
 }
@@ -59,6 +64,8 @@ export interface StoreGarbageReport {
    * when the server cannot list them; absent when not applicable.
    */
   multipartUploads?: Tally | 'skipped' | 'unsupported'
+  /** The store keeps superseded objects on purpose (`autoDelete: false`): counted, not deleted. */
+  keptByPolicy?: true
   /** False when stopped before the end of the listing. */
   complete: boolean
 }
@@ -123,8 +130,12 @@ export async function collectGarbage(
       report.complete = false
       break
     }
-    if (!dryRun) await checkStoreMatchesRows(dataSource, group)
+    const keptByPolicy =
+      !options.ignoreAutoDelete && group.storages.some((storage) => storage.autoDelete === false)
+    const countOnly = dryRun || keptByPolicy
+    if (!countOnly) await checkStoreMatchesRows(dataSource, group)
     const store: StoreGarbageReport = {
+      ...(keptByPolicy ? { keptByPolicy: true as const } : {}),
       store: group.label,
       users: group.users.map(bindingLabel),
       listed: tally(),
@@ -153,16 +164,16 @@ export async function collectGarbage(
           add(store[STATE_TALLY[state]], object.size)
           if (state === 'orphan') doomed.add(object.key)
         }
-        if (!dryRun && doomed.size) await group.storage.deleteMany(doomed)
+        if (!countOnly && doomed.size) await group.storage.deleteMany(doomed)
         for (const object of objects) {
           if (!doomed.has(object.key)) continue
-          if (!dryRun) add(store.deleted, object.size)
+          if (!countOnly) add(store.deleted, object.size)
           options.onOrphan?.({
             store: group.label,
             key: object.key,
             size: object.size,
             lastModified: object.lastModified,
-            deleted: !dryRun,
+            deleted: !countOnly,
           })
         }
       },
