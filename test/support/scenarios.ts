@@ -473,12 +473,17 @@ export function describeTypeormScenarios(
         )
         let active = 0
         let peak = 0
-        const read = world.main.read.bind(world.main)
-        world.main.read = async (key, options) => {
+        const open = world.main.open.bind(world.main)
+        world.main.open = async (key, options) => {
           peak = Math.max(peak, ++active)
           try {
             await new Promise((resolve) => setTimeout(resolve, 5))
-            return await read(key, options)
+            // Counted until the body is consumed: the download holds its slot meanwhile.
+            const opened = await open(key, options)
+            return {
+              ...opened,
+              stream: Readable.from([Buffer.concat(await opened.stream.toArray())]),
+            }
           } finally {
             active--
           }

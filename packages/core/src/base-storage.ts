@@ -3,6 +3,7 @@ import { addAbortSignal, pipeline, Readable } from 'node:stream'
 import { isExistingObject, normalizeBody, collectStream, type Body } from './body.js'
 import type {
   AttributeStorage,
+  OpenedObject,
   ByteRange,
   ListedObject,
   ObjectStat,
@@ -66,13 +67,6 @@ export interface NewObject {
   expectedSha256?: string
   context: KeyContext
   signal?: AbortSignal
-}
-
-/** What a driver returns for a read. */
-export interface OpenedObject {
-  stream: Readable
-  /** The recorded SHA-256, when the driver learnt it while opening. */
-  sha256?: string
 }
 
 /**
@@ -238,11 +232,12 @@ export abstract class BaseStorage implements AttributeStorage {
     return { key: reference, size: stat.size, sha256: stat.sha256, imported: true }
   }
 
-  async readStream(key: string, options: ReadOptions = {}): Promise<Readable> {
+  async open(key: string, options: ReadOptions = {}): Promise<OpenedObject> {
     this.assertReference(key)
     const range = options.range === undefined ? undefined : checkRange(key, options.range)
     const opened = await this.getObject(key, range, options.signal)
-    if (!options.verify || range) return opened.stream
+    if (range) return { stream: opened.stream } // a recorded hash is the whole object's
+    if (!options.verify) return opened
     const recorded =
       opened.sha256 ??
       (
@@ -260,7 +255,11 @@ export abstract class BaseStorage implements AttributeStorage {
       )
     }
     const checking = new DigestStream({ key, expectedSha256: recorded })
-    return pipeline(opened.stream, checking, () => {})
+    return { stream: pipeline(opened.stream, checking, () => {}), sha256: recorded }
+  }
+
+  async readStream(key: string, options: ReadOptions = {}): Promise<Readable> {
+    return (await this.open(key, options)).stream
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<Buffer> {

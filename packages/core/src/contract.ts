@@ -79,6 +79,17 @@ export interface ReadOptions {
   signal?: AbortSignal
 }
 
+/** An object opened for reading. */
+export interface OpenedObject {
+  /** The content (or the requested range), streamed. */
+  stream: Readable
+  /**
+   * The SHA-256 the storage recorded at write time, when it keeps one and tells it in the
+   * same request (S3 does, in the object's metadata); never for a range.
+   */
+  sha256?: string
+}
+
 /** Outcome of {@link AttributeStorage.verify}. */
 export interface VerifyResult {
   key: string
@@ -126,6 +137,8 @@ export interface AttributeStorage {
   read(key: string, options?: Omit<ReadOptions, 'range'> & { range?: ByteRange }): Promise<Buffer>
   /** The content as a stream, never buffered whole. */
   readStream(key: string, options?: ReadOptions): Promise<Readable>
+  /** Like `readStream`, with what the storage recorded about the object (its SHA-256), in one request. */
+  open(key: string, options?: ReadOptions): Promise<OpenedObject>
   /** Metadata of one object. */
   stat(key: string): Promise<ObjectStat>
   /** Whether an object exists under `key`. */

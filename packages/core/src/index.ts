@@ -3,6 +3,7 @@ export type {
   ByteRange,
   ListedObject,
   ObjectStat,
+  OpenedObject,
   ReadOptions,
   VerifyResult,
   WriteOptions,
@@ -36,5 +37,5 @@ export { DigestStream, sha256Hex, isSha256Hex } from './integrity.js'
 export type { Digest, DigestStreamOptions } from './integrity.js'
 export { BaseStorage, resolveRange } from './base-storage.js'
 export { Limiter, runBounded } from './concurrency.js'
-export type { BaseStorageOptions, NewObject, OpenedObject } from './base-storage.js'
+export type { BaseStorageOptions, NewObject } from './base-storage.js'
 export { MemoryStorage } from './memory-storage.js'

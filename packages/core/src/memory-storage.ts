@@ -4,10 +4,9 @@ import {
   resolveRange,
   type BaseStorageOptions,
   type NewObject,
-  type OpenedObject,
 } from './base-storage.js'
 import { collectStream } from './body.js'
-import type { ByteRange, ListedObject, ObjectStat } from './contract.js'
+import type { ByteRange, ListedObject, ObjectStat, OpenedObject } from './contract.js'
 import { KeyConflictError, ObjectNotFoundError } from './errors.js'
 
 interface MemoryObject {

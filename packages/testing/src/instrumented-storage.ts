@@ -4,6 +4,7 @@ import type {
   Body,
   ListedObject,
   ObjectStat,
+  OpenedObject,
   ReadOptions,
   VerifyResult,
   WriteOptions,
@@ -100,6 +101,11 @@ export class InstrumentedStorage implements AttributeStorage {
   async readStream(key: string, options?: ReadOptions): Promise<Readable> {
     this.enter('read')
     return this.inner.readStream(key, options)
+  }
+
+  async open(key: string, options?: ReadOptions): Promise<OpenedObject> {
+    this.enter('read')
+    return this.inner.open(key, options)
   }
 
   async stat(key: string): Promise<ObjectStat> {

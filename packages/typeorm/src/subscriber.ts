@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import {
   existingObject,
@@ -115,21 +116,21 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     key: string,
   ): Promise<void> {
     const path = column.propertyPath
-    const bytes = await this.limiterOf(storage, options).run(() =>
-      storage.read(key).catch((error: unknown) => {
-        if (error instanceof ObjectNotFoundError) {
-          throw new ObjectNotFoundError(
-            key,
-            `${metadata.name}.${path}: the object ${JSON.stringify(key)} this row references is missing from its storage`,
-            { cause: error },
-          )
-        }
-        throw error
-      }),
-    )
+    const { bytes, sha256 } = await this.limiterOf(storage, options).run(async () => {
+      try {
+        return await readHashed(storage, key)
+      } catch (error) {
+        if (!(error instanceof ObjectNotFoundError)) throw error
+        throw new ObjectNotFoundError(
+          key,
+          `${metadata.name}.${path}: the object ${JSON.stringify(key)} this row references is missing from its storage`,
+          { cause: error },
+        )
+      }
+    })
     column.setEntityValue(entity, bytes)
     // The hash lets a later save notice in-place edits of this Buffer.
-    attachState(entity, path, { key, value: bytes, sha256: sha256Hex(bytes) })
+    attachState(entity, path, { key, value: bytes, sha256 })
   }
 
   private limiterOf(storage: AttributeStorage, options: StoredAttributeOptions): Limiter {
@@ -355,6 +356,25 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
   async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
     await transactionUnit(event.queryRunner)?.rolledBack(transactionDepth(event.queryRunner))
   }
+}
+
+/**
+ * Downloads an object with its SHA-256: the one the storage recorded when it tells it in
+ * the same response (S3), else computed chunk by chunk as the bytes arrive.
+ */
+async function readHashed(
+  storage: AttributeStorage,
+  key: string,
+): Promise<{ bytes: Buffer; sha256: string }> {
+  const { stream, sha256: recorded } = await storage.open(key)
+  const hash = recorded === undefined ? createHash('sha256') : undefined
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) {
+    hash?.update(chunk as Buffer)
+    chunks.push(chunk as Buffer)
+  }
+  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+  return { bytes, sha256: recorded ?? hash!.digest('hex') }
 }
 
 function resolveContentType(
