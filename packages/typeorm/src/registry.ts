@@ -59,6 +59,7 @@ export class StorageBinding {
     const id = bindingId(metadata, column)
     if (storage) this.storages.set(id, storage)
     else this.storages.delete(id)
+    this.byColumn = new WeakMap()
   }
 
   /**
@@ -80,10 +81,16 @@ export class StorageBinding {
     if (errors.length) throw errors[0]
   }
 
+  /** Per column, the storage resolved last: loads of many rows ask for it once per row. */
+  private byColumn = new WeakMap<ColumnMetadata, AttributeStorage>()
+
   storageFor(metadata: EntityMetadata, column: ColumnMetadata): AttributeStorage {
+    const cached = this.pendingTargets.length ? undefined : this.byColumn.get(column)
+    if (cached) return cached
     this.settle()
     const storage = this.storages.get(bindingId(metadata, column))
     if (!storage) throw new StorageNotConfiguredError(metadata.name, column.propertyPath)
+    this.byColumn.set(column, storage)
     return storage
   }
 
