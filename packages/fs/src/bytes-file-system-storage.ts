@@ -155,6 +155,14 @@ export class BytesFileSystemStorage extends BaseStorage {
     }
   }
 
+  /** The SHA-256 recorded for `key`, if the record exists. */
+  private recordedChecksum(key: string): Promise<string | undefined> {
+    return readFile(this.layout.checksumPath(key), 'utf8').then(
+      (text) => text.trim() || undefined,
+      () => undefined,
+    )
+  }
+
   private async recordChecksum(key: string, sha256: string): Promise<void> {
     const file = this.layout.checksumPath(key)
     await mkdir(path.dirname(file), { recursive: true })
@@ -193,7 +201,10 @@ export class BytesFileSystemStorage extends BaseStorage {
     try {
       const info = await handle.stat()
       if (!info.isFile()) throw new ObjectNotFoundError(key)
-      if (!range) return { stream: handle.createReadStream() }
+      if (!range) {
+        const sha256 = await this.recordedChecksum(key)
+        return { stream: handle.createReadStream(), ...(sha256 ? { sha256 } : {}) }
+      }
       const { start, end } = resolveRange(key, range, info.size)
       return { stream: handle.createReadStream({ start, end }) }
     } catch (error) {
@@ -218,10 +229,7 @@ export class BytesFileSystemStorage extends BaseStorage {
     try {
       const info = await stat(file)
       if (!info.isFile()) throw new ObjectNotFoundError(key)
-      const sha256 = await readFile(this.layout.checksumPath(key), 'utf8').then(
-        (text) => text.trim(),
-        () => undefined,
-      )
+      const sha256 = await this.recordedChecksum(key)
       return { key, size: info.size, lastModified: info.mtime, ...(sha256 ? { sha256 } : {}) }
     } catch (error) {
       throw this.translate(error, key)
