@@ -8,5 +8,8 @@ if (s3EngineFromEnv() === 'external') {
   describeS3Conformance('the external endpoint', await startOrSkip({ engine: 'external' }))
 } else {
   console.warn('[skip] external S3 endpoint: set S3_TEST_ENGINE=external and AWS_S3_ENDPOINT_URL')
-  describe.skip('S3Storage on an external endpoint (S3_TEST_ENGINE=external to run)', () => {})
+  describe.skipIf(true)(
+    'S3Storage on an external endpoint (S3_TEST_ENGINE=external to run)',
+    () => {},
+  )
 }

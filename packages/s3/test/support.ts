@@ -54,7 +54,8 @@ export function describeS3Conformance(
 ): void {
   const { s3, skip } = started
   if (!s3) {
-    describe.skip(`S3Storage on ${label} (skipped: ${skip})`, () => {})
+    console.warn(`[skip] S3Storage on ${label}: ${skip}`)
+    describe.skipIf(true)(`S3Storage on ${label} (skipped: ${skip})`, () => {})
     return
   }
   const storages: S3Storage[] = []
