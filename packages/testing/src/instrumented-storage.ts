@@ -68,7 +68,7 @@ export class InstrumentedStorage implements AttributeStorage {
     return this
   }
 
-  /** Sets every counter back to zero (scheduled faults keep their absolute positions). */
+  /** Sets every counter back to zero and removes the scheduled faults. */
   resetCounts(): this {
     for (const operation of Object.keys(this.calls) as StorageOperation[]) this.calls[operation] = 0
     this.faults = []
