@@ -50,8 +50,9 @@ export interface StartS3Options {
   /** MinIO image (default `S3_TEST_MINIO_IMAGE`, else {@link DEFAULT_MINIO_IMAGE}). */
   minioImage?: string
   /**
-   * Pull the MinIO image when it is missing. Default: true when `engine: 'minio'` was
-   * asked for explicitly (unless `S3_TEST_MINIO_PULL=0`), false in auto mode.
+   * Pull the MinIO image when it is missing. Default: true when MinIO was asked for by
+   * name (`engine: 'minio'` or `S3_TEST_ENGINE=minio`), false in auto mode;
+   * `S3_TEST_MINIO_PULL=1` forces it, `S3_TEST_MINIO_PULL=0` forbids it.
    */
   pull?: boolean
   /** Environment to read (default `process.env`). */
@@ -382,7 +383,11 @@ async function startMinio(
       { cause: error },
     )
   }
-  const pull = options.pull ?? (options.engine === 'minio' && env.S3_TEST_MINIO_PULL !== '0')
+  // Pull only when MinIO was asked for by name (option or S3_TEST_ENGINE), never in auto
+  // mode; S3_TEST_MINIO_PULL=1 forces it, =0 forbids it.
+  const explicit = options.engine === 'minio' || s3EngineFromEnv(env) === 'minio'
+  const pull =
+    options.pull ?? (env.S3_TEST_MINIO_PULL === '1' || (explicit && env.S3_TEST_MINIO_PULL !== '0'))
   let present: boolean
   try {
     present = await runtime.image.exists(ImageName.fromString(image))
