@@ -154,8 +154,7 @@ export abstract class BaseStorage implements AttributeStorage {
     }
     const common = {
       key,
-      keyIsRandom:
-        this.keyGenerator === uuidKeyGenerator && this.newKey === BaseStorage.prototype.newKey,
+      keyIsRandom: this.keysAreRandom && this.newKey === BaseStorage.prototype.newKey,
       context: options.context ?? {},
       ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
       ...(expectedSha256 === undefined ? {} : { expectedSha256: expectedSha256.toLowerCase() }),
