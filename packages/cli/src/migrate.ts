@@ -328,6 +328,15 @@ class Migration {
       batchSize: options.batchSize ?? 200,
       after,
     })
+    const progress = (finished: boolean): void =>
+      options.onProgress?.({
+        task,
+        unit: 'rows',
+        done: this.report.scanned,
+        total,
+        bytes: this.report.bytes,
+        ...(finished ? { finished: true } : {}),
+      })
     try {
       for await (const page of pages) {
         if (options.signal?.aborted || options.stopSignal?.aborted) {
@@ -341,27 +350,14 @@ class Migration {
         }
         this.report.scanned += page.length
         this.report.lastCommitted = formatPrimaryKey(metadata, page[page.length - 1]!.id)
-        options.onProgress?.({
-          task,
-          unit: 'rows',
-          done: this.report.scanned,
-          total,
-          bytes: this.report.bytes,
-        })
+        progress(false)
         if (options.stopSignal?.aborted) {
           this.report.complete = false
           break
         }
       }
     } finally {
-      options.onProgress?.({
-        task,
-        unit: 'rows',
-        done: this.report.scanned,
-        total,
-        bytes: this.report.bytes,
-        finished: true,
-      })
+      progress(true)
     }
     return this.report
   }

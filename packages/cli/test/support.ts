@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { runBounded, type AttributeStorage } from '@attrstore/core'
 import { setStorage } from '@attrstore/typeorm'
 import { DataSource } from 'typeorm'
+import { afterAll, beforeAll } from 'vitest'
 import { Attachment, Document, ENTITIES } from './fixtures/entities.js'
 import { openStorage, type StorageSpec } from './fixtures/storages.js'
 
@@ -156,6 +157,40 @@ export async function createWorld(
     destroy: async () => {
       if (dataSource.isInitialized) await dataSource.destroy()
     },
+  }
+}
+
+/**
+ * Registers, in the current describe block, one database server and one storage server for
+ * all its tests, and returns how to make a world per test (destroyed after the block).
+ * `unavailable()` says why the storage server could not start (tests then skip), else
+ * undefined.
+ */
+export function useWorlds(
+  databaseKind: DatabaseKind,
+  storageKind: StorageKind,
+): { world(extra?: string[]): Promise<World>; unavailable(): string | undefined } {
+  let database: DatabaseServer | undefined
+  let storages: StorageServer | string | undefined
+  const worlds: World[] = []
+  beforeAll(async () => {
+    database = await startDatabaseServer(databaseKind)
+    storages = await startStorageServer(storageKind)
+    if (typeof storages === 'string')
+      console.warn(`SKIPPED (${databaseKind}/${storageKind}): ${storages}`)
+  })
+  afterAll(async () => {
+    for (const world of worlds) await world.destroy()
+    if (typeof storages === 'object') await storages.stop()
+    await database?.stop()
+  })
+  return {
+    async world(extra = []) {
+      const created = await createWorld(database!, storages as StorageServer, extra)
+      worlds.push(created)
+      return created
+    },
+    unavailable: () => (typeof storages === 'string' ? storages : undefined),
   }
 }
 

@@ -1,27 +1,22 @@
 import 'reflect-metadata'
 import { runBounded, type AttributeStorage } from '@attrstore/core'
 import { storageBindings } from '@attrstore/typeorm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { migrate } from '../../src/index.js'
 import {
   collect,
   contentOf,
-  createWorld,
   documentRows,
   runCli,
   seedLegacyRows,
   startCli,
-  startDatabaseServer,
-  startStorageServer,
   storedKeys,
+  useWorlds,
   waitFor,
   wrongRows,
   type DatabaseKind,
-  type DatabaseServer,
   type DocumentRow,
   type StorageKind,
-  type StorageServer,
-  type World,
 } from '../support.js'
 
 const BATCH = 200
@@ -69,30 +64,10 @@ export function describeMigrate(
 ): void {
   const sizes = FULL ? { abandoned: 10_000, killed: 10_000, storageToStorage: 10_000 } : given
   describe(`migrate on ${databaseKind} with the ${storageKind} storage`, () => {
-    let database: DatabaseServer
-    let storages: StorageServer | string
-    const worlds: World[] = []
-
-    beforeAll(async () => {
-      database = await startDatabaseServer(databaseKind)
-      storages = await startStorageServer(storageKind)
-      if (typeof storages === 'string')
-        console.warn(`SKIPPED (${databaseKind}/${storageKind}): ${storages}`)
-    })
-    afterAll(async () => {
-      for (const world of worlds) await world.destroy()
-      if (typeof storages !== 'string') await storages?.stop()
-      await database?.stop()
-    })
-
-    async function world(extra: string[] = []): Promise<World> {
-      const created = await createWorld(database, storages as StorageServer, extra)
-      worlds.push(created)
-      return created
-    }
+    const { world, unavailable } = useWorlds(databaseKind, storageKind)
 
     it(`column to storage: ${sizes.abandoned} rows abandoned half-way (AbortSignal) and resumed end with every row correct and no extra object`, async (context) => {
-      if (typeof storages === 'string') return context.skip()
+      if (unavailable()) return context.skip()
       const ROWS = sizes.abandoned
       const HALF = ROWS / 2
       const w = await world()
@@ -152,7 +127,7 @@ export function describeMigrate(
     })
 
     it(`column to storage: the CLI killed (SIGKILL) half-way through ${sizes.killed} rows and run again ends with every row correct; gc then leaves one object per row`, async (context) => {
-      if (typeof storages === 'string') return context.skip()
+      if (unavailable()) return context.skip()
       const ROWS = sizes.killed
       const w = await world()
       await seedLegacyRows(w, ROWS)
@@ -229,7 +204,7 @@ export function describeMigrate(
     })
 
     it('storage to storage: abandoned half-way and resumed by the CLI with --delete-source; shared keys survive until their last row moved', async (context) => {
-      if (typeof storages === 'string') return context.skip()
+      if (unavailable()) return context.skip()
       const count = sizes.storageToStorage
       const HALF = count / 2
       const w = await world(['legacy'])

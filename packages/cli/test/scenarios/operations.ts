@@ -4,23 +4,19 @@ import path from 'node:path'
 import type { AttributeStorage } from '@attrstore/core'
 import { RESERVED_DIRECTORY, type BytesFileSystemStorage } from '@attrstore/fs'
 import { getStorageKey, storageEvents } from '@attrstore/typeorm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { collectGarbage, statistics, verify } from '../../src/index.js'
 import { Attachment, Document } from '../fixtures/entities.js'
 import { openStorage } from '../fixtures/storages.js'
 import {
   collect,
-  createWorld,
   FIXTURES,
   runCli,
   spawnScript,
-  startDatabaseServer,
-  startStorageServer,
   storedKeys,
+  useWorlds,
   type DatabaseKind,
-  type DatabaseServer,
   type StorageKind,
-  type StorageServer,
   type World,
 } from '../support.js'
 
@@ -75,30 +71,10 @@ async function corrupt(world: World, key: string): Promise<void> {
 
 export function describeOperations(databaseKind: DatabaseKind, storageKind: StorageKind): void {
   describe(`gc, stat and verify on ${databaseKind} with the ${storageKind} storage`, () => {
-    let database: DatabaseServer
-    let storages: StorageServer | string
-    const worlds: World[] = []
-
-    beforeAll(async () => {
-      database = await startDatabaseServer(databaseKind)
-      storages = await startStorageServer(storageKind)
-      if (typeof storages === 'string')
-        console.warn(`SKIPPED (${databaseKind}/${storageKind}): ${storages}`)
-    })
-    afterAll(async () => {
-      for (const world of worlds) await world.destroy()
-      if (typeof storages !== 'string') await storages?.stop()
-      await database?.stop()
-    })
-
-    async function world(): Promise<World> {
-      const created = await createWorld(database, storages as StorageServer)
-      worlds.push(created)
-      return created
-    }
+    const { world, unavailable } = useWorlds(databaseKind, storageKind)
 
     it('gc after committed, rolled-back and crashed transactions deletes exactly the orphans and nothing a row references', async (context) => {
-      if (typeof storages === 'string') return context.skip()
+      if (unavailable()) return context.skip()
       const w = await world()
       const { dataSource, main } = w
       const documents = dataSource.getRepository(Document)
@@ -262,13 +238,13 @@ export function describeOperations(databaseKind: DatabaseKind, storageKind: Stor
     })
 
     it('gc refuses to delete anything when the rows do not match the storage (wrong bucket, prefix or root)', async (context) => {
-      if (typeof storages === 'string') return context.skip()
-      const w = await world()
+      if (unavailable()) return context.skip()
+      const w = await world(['elsewhere'])
       const documents = w.dataSource.getRepository(Document)
       for (let i = 0; i < 3; i++)
         await documents.save(documents.create({ name: `doc ${i}`, body: Buffer.from(`doc ${i}`) }))
       // The CLI is pointed at another, non-empty store: every object there looks unreferenced.
-      const elsewhere = (storages as StorageServer).newSpec()
+      const elsewhere = w.specs.elsewhere!
       const stranger = await openStorage(elsewhere)
       const { key } = await stranger.write(Buffer.from('somebody else’s object'))
       const misconfigured = {
@@ -292,7 +268,7 @@ export function describeOperations(databaseKind: DatabaseKind, storageKind: Stor
     })
 
     it('verify finds a deleted object and a corrupted one, by entity, id and key, and exits non-zero', async (context) => {
-      if (typeof storages === 'string') return context.skip()
+      if (unavailable()) return context.skip()
       const w = await world()
       const documents = w.dataSource.getRepository(Document)
       const docs: Document[] = []
