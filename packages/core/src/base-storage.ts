@@ -117,6 +117,8 @@ export abstract class BaseStorage implements AttributeStorage {
     key: string,
     range: ByteRange | undefined,
     signal?: AbortSignal,
+    /** The caller wants the recorded SHA-256: drivers that need extra I/O for it read it only then. */
+    withSha256?: boolean,
   ): Promise<OpenedObject>
   /** Must throw `ObjectNotFoundError` for a missing object. */
   protected abstract statObject(key: string): Promise<ObjectStat>
@@ -232,9 +234,21 @@ export abstract class BaseStorage implements AttributeStorage {
   }
 
   async open(key: string, options: ReadOptions = {}): Promise<OpenedObject> {
+    return this.openObject(key, options, true)
+  }
+
+  async readStream(key: string, options: ReadOptions = {}): Promise<Readable> {
+    return (await this.openObject(key, options, options.verify === true)).stream
+  }
+
+  private async openObject(
+    key: string,
+    options: ReadOptions,
+    withSha256: boolean,
+  ): Promise<OpenedObject> {
     this.assertReference(key)
     const range = options.range === undefined ? undefined : checkRange(key, options.range)
-    const opened = await this.getObject(key, range, options.signal)
+    const opened = await this.getObject(key, range, options.signal, withSha256 && !range)
     if (range) return { stream: opened.stream } // a recorded hash is the whole object's
     if (!options.verify) return opened
     const recorded =
@@ -255,10 +269,6 @@ export abstract class BaseStorage implements AttributeStorage {
     }
     const checking = new DigestStream({ key, expectedSha256: recorded })
     return { stream: pipeline(opened.stream, checking, () => {}), sha256: recorded }
-  }
-
-  async readStream(key: string, options: ReadOptions = {}): Promise<Readable> {
-    return (await this.open(key, options)).stream
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<Buffer> {
@@ -295,7 +305,7 @@ export abstract class BaseStorage implements AttributeStorage {
   async verify(key: string): Promise<VerifyResult> {
     const stat = await this.stat(key)
     const hashing = new DigestStream({ key })
-    const opened = await this.getObject(key, undefined)
+    const opened = await this.getObject(key, undefined, undefined, true)
     await collectInto(pipeline(opened.stream, hashing, () => {}))
     const { size, sha256 } = hashing.digest
     const recordedSha256 = opened.sha256 ?? stat.sha256

@@ -190,7 +190,12 @@ export class BytesFileSystemStorage extends BaseStorage {
     this.createdDirectories.add(directory)
   }
 
-  protected async getObject(key: string, range: ByteRange | undefined): Promise<OpenedObject> {
+  protected async getObject(
+    key: string,
+    range: ByteRange | undefined,
+    _signal?: AbortSignal,
+    withSha256 = false,
+  ): Promise<OpenedObject> {
     const file = this.layout.objectPath(key)
     let handle: FileHandle
     try {
@@ -202,7 +207,7 @@ export class BytesFileSystemStorage extends BaseStorage {
       const info = await handle.stat()
       if (!info.isFile()) throw new ObjectNotFoundError(key)
       if (!range) {
-        const sha256 = await this.recordedChecksum(key)
+        const sha256 = withSha256 ? await this.recordedChecksum(key) : undefined
         return { stream: handle.createReadStream(), ...(sha256 ? { sha256 } : {}) }
       }
       const { start, end } = resolveRange(key, range, info.size)
