@@ -130,7 +130,10 @@ export abstract class BaseStorage implements AttributeStorage {
   async write(body: Body, options: WriteOptions = {}): Promise<WriteResult> {
     if (isExistingObject(body)) return this.importExisting(body.key)
     const normalized = normalizeBody(body)
-    const { size: expectedSize, sha256: expectedSha256, signal, onProgress } = options
+    const { sha256: expectedSha256, signal, onProgress } = options
+    // A Blob knows its size: drivers get it as if announced. An announced size that differs
+    // fails as the bytes flow, like any stream's.
+    const expectedSize = options.size ?? ('size' in normalized ? normalized.size : undefined)
     let key: string
     try {
       if (expectedSha256 !== undefined && !isSha256Hex(expectedSha256)) {
@@ -139,11 +142,11 @@ export abstract class BaseStorage implements AttributeStorage {
         )
       }
       if (
-        expectedSize !== undefined &&
-        !(Number.isSafeInteger(expectedSize) && expectedSize >= 0)
+        options.size !== undefined &&
+        !(Number.isSafeInteger(options.size) && options.size >= 0)
       ) {
         throw new InvalidBodyError(
-          `options.size must be a non-negative integer, got ${String(expectedSize)}`,
+          `options.size must be a non-negative integer, got ${String(options.size)}`,
         )
       }
       signal?.throwIfAborted()
@@ -247,7 +250,16 @@ export abstract class BaseStorage implements AttributeStorage {
     withSha256: boolean,
   ): Promise<OpenedObject> {
     this.assertReference(key)
-    const range = options.range === undefined ? undefined : checkRange(key, options.range)
+    // null is no range, as undefined is (a column or JSON null).
+    const range = options.range == null ? undefined : checkRange(key, options.range)
+    if (range && options.verify) {
+      throw new RangeNotSatisfiableError(
+        key,
+        "verify cannot be combined with a range: the recorded SHA-256 is the whole object's, " +
+          'so a range cannot be checked against it. Read the whole object with verify: true, ' +
+          'or the range without verify',
+      )
+    }
     const opened = await this.getObject(key, range, options.signal, withSha256 && !range)
     if (range) return { stream: opened.stream } // a recorded hash is the whole object's
     if (!options.verify) return opened

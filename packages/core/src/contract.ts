@@ -69,11 +69,12 @@ export interface WriteResult {
 }
 
 export interface ReadOptions {
-  /** Only these bytes. */
-  range?: ByteRange
+  /** Only these bytes. `null` or `undefined`: the whole object. */
+  range?: ByteRange | null
   /**
-   * Check the content against the recorded SHA-256 while reading (whole reads only). The
-   * stream errors with an `IntegrityError` at its end on mismatch.
+   * Check the content against the recorded SHA-256 while reading. The stream errors with
+   * an `IntegrityError` at its end on mismatch. Whole reads only: with a `range`, the read
+   * is refused with a `RangeNotSatisfiableError` (the recorded hash is the whole object's).
    */
   verify?: boolean
   signal?: AbortSignal
@@ -129,12 +130,23 @@ export interface AttributeStorage {
    */
   readonly autoDelete?: boolean
   /**
+   * The key of the object `reference` addresses, without what only picks a version of it:
+   * on a versioned S3 bucket `a/b.pdf//versionId=3L4` gives `a/b.pdf`. References with the
+   * same object key may address the same bytes (a server that ignores an unknown version
+   * on an unversioned bucket serves the key's object), so code that decides whether an
+   * object is still referenced (the TypeORM integration) compares object keys. A reference
+   * is its object key, or its object key followed by `//` and a qualifier (keys never hold
+   * `//`). Omitted: every reference is its own object key. Throws `InvalidKeyError` for
+   * what is no reference of this storage.
+   */
+  objectKey?(reference: string): string
+  /**
    * Stores `body` under a new key and returns the reference to keep in the column. An
    * {@link ExistingObject} body imports an object already in the storage: nothing is copied.
    */
   write(body: Body, options?: WriteOptions): Promise<WriteResult>
   /** The whole content, in memory. */
-  read(key: string, options?: Omit<ReadOptions, 'range'> & { range?: ByteRange }): Promise<Buffer>
+  read(key: string, options?: ReadOptions): Promise<Buffer>
   /** The content as a stream, never buffered whole. */
   readStream(key: string, options?: ReadOptions): Promise<Readable>
   /** Like `readStream`, with what the storage recorded about the object (its SHA-256), in one request. */

@@ -96,7 +96,7 @@ export class IntegrityError extends AttrstoreError {
   }
 }
 
-/** A byte range is empty, inverted or starts past the end of the object. */
+/** A byte range is empty, inverted, starts past the end of the object, or was asked with `verify`. */
 export class RangeNotSatisfiableError extends AttrstoreError {
   readonly key: string
 

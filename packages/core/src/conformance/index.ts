@@ -22,7 +22,10 @@ import {
 } from '../errors.js'
 import { sha256Hex } from '../integrity.js'
 import type { KeyContext, KeyGenerator } from '../keys.js'
+import type { SuiteContext } from './context.js'
 import { digestOf, failingBody, generateBody, measureMemoryGrowth, MiB } from './fixtures.js'
+import { describeReadOptions } from './read-options.js'
+import { describeIterableProbing, describeWebBodies } from './web-bodies.js'
 
 export { digestOf, failingBody, generateBody, measureMemoryGrowth, MiB } from './fixtures.js'
 
@@ -92,6 +95,7 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
       `${run}/${area}/${String(++sequence).padStart(6, '0')}`
   const make = (keyGenerator?: KeyGenerator): Promise<AttributeStorage> =>
     Promise.resolve(options.create(keyGenerator ? { keyGenerator } : {}))
+  const context: SuiteContext = { make, scoped, recordsSha256: options.recordsSha256 ?? true }
 
   describe(`${name} conforms to the AttributeStorage contract`, () => {
     afterAll(async () => {
@@ -155,7 +159,11 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
           InvalidBodyError,
         )
       })
+
+      describeIterableProbing(context)
     })
+
+    describeWebBodies(context)
 
     it('uses random UUID keys by default', async () => {
       const storage = await make()
@@ -260,6 +268,8 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
         ).rejects.toBeInstanceOf(ObjectNotFoundError)
       })
     })
+
+    describeReadOptions(context)
 
     it('stats an object', async () => {
       const storage = await make(scoped('stat'))
