@@ -94,12 +94,14 @@ export function describeTypeormScenarios(
             })(),
             'ok',
           ],
+          ['web stream', new Response('fetched').body, 'fetched'],
+          ['blob', new Blob(['a ', 'blob']), 'a blob'],
         ]
         for (const [name, body, expected] of bodies) {
           const saved = await newFile(name, body)
           const loaded = await files().findOneByOrFail({ id: saved.id })
           expect(text(loaded.data)).toBe(expected)
-          if (name === 'readable' || name === 'iterable') {
+          if (name === 'readable' || name === 'iterable' || name === 'web stream') {
             expect(saved.data).toBeInstanceOf(StoredContent)
             expect(String(await (saved.data as StoredContent).buffer())).toBe(expected)
           }
