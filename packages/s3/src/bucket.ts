@@ -1,4 +1,5 @@
-import { assertValidKey } from '@attrstore/core'
+import { assertValidKey, ConfigurationError } from '@attrstore/core'
+import { RESERVED_PREFIX } from './session.js'
 
 /**
  * What is wrong with a bucket name, or `undefined` when it is fine.
@@ -47,12 +48,20 @@ export function bucketNameProblem(name: unknown, strict = true): string | undefi
 /**
  * Normalises a storage prefix: no leading or trailing "/", every segment a valid key
  * segment. Returns "" for none. Throws an `InvalidKeyError` for a prefix that could
- * escape (`..`) or that S3 tooling would mangle (`a//b`, control characters).
+ * escape (`..`) or that S3 tooling would mangle (`a//b`, control characters), and a
+ * `ConfigurationError` for a prefix inside the area another storage reserves for itself
+ * (a `.attrstore` segment: `<prefix>/.attrstore/` holds a storage's capability probes).
  */
 export function normalizePrefix(prefix: string | undefined): string {
   if (prefix === undefined) return ''
   const trimmed = prefix.replace(/^\/+/, '').replace(/\/+$/, '')
   if (trimmed === '') return ''
   assertValidKey(trimmed)
+  if (trimmed.split('/').includes(RESERVED_PREFIX)) {
+    throw new ConfigurationError(
+      `"${RESERVED_PREFIX}" is reserved: "<prefix>/${RESERVED_PREFIX}/" holds a storage's own objects, ` +
+        `so a storage under a "${RESERVED_PREFIX}" segment would live inside another storage's reserved area. Choose another prefix`,
+    )
+  }
   return trimmed
 }

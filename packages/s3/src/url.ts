@@ -40,6 +40,13 @@ const R2_HOST = /^([a-f0-9]{32})(?:\.(eu|fedramp))?\.r2\.cloudflarestorage\.com$
 
 /** Splits a URL path into a bucket (first segment, when `withBucket`) and a prefix. */
 function splitPath(url: string, pathname: string, withBucket: boolean): [string, string] {
+  // Decoded, "buck%2Fet/x" would read as bucket "buck" and prefix "et/x".
+  if (/%2f/i.test(pathname)) {
+    fail(
+      url,
+      'its path has a percent-encoded "/" (%2F): bucket names cannot contain one, and a "/" of the prefix is written as "/"',
+    )
+  }
   let decoded: string
   try {
     decoded = decodeURIComponent(pathname)
