@@ -1,7 +1,8 @@
 /**
  * Start an S3 endpoint for tests: MinIO in a container where a container runtime and the
- * image exist, else fauxqs in-process; s3rver (strict legacy) or any endpoint you run
- * (`external`) on request.
+ * image exist, else fauxqs in-process; s3rver (strict legacy), a throwaway Ceph cluster
+ * with its RADOS Gateway (`ceph`, see `ceph.ts`) or any endpoint you run (`external`) on
+ * request.
  *
  * ```ts
  * const s3 = await startS3()                       // S3_TEST_ENGINE, else auto
@@ -24,11 +25,11 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
+import { startCeph } from './ceph.js'
+import { S3_ENGINES, S3EngineUnavailableError, type S3Engine } from './engines.js'
 
-/** The S3 servers `startS3` can give. */
-export type S3Engine = 'minio' | 'fauxqs' | 's3rver' | 'external'
-
-export const S3_ENGINES: readonly S3Engine[] = ['minio', 'fauxqs', 's3rver', 'external']
+export { S3_ENGINES, S3EngineUnavailableError, type S3Engine } from './engines.js'
+export { CEPH_INSTALL_COMMAND, DEFAULT_CEPH_START_TIMEOUT_MS } from './ceph.js'
 
 /** The MinIO image used unless `minioImage` or `S3_TEST_MINIO_IMAGE` names another. */
 export const DEFAULT_MINIO_IMAGE = 'minio/minio:RELEASE.2025-04-22T22-12-26Z'
@@ -55,6 +56,11 @@ export interface StartS3Options {
    * `S3_TEST_MINIO_PULL=1` forces it, `S3_TEST_MINIO_PULL=0` forbids it.
    */
   pull?: boolean
+  /**
+   * `ceph`: how long the cluster may take to answer signed S3 requests (default
+   * {@link DEFAULT_CEPH_START_TIMEOUT_MS}).
+   */
+  cephTimeoutMs?: number
   /** Environment to read (default `process.env`). */
   env?: Record<string, string | undefined>
 }
@@ -76,19 +82,6 @@ export interface TestS3 {
   createBucket(name?: string): Promise<string>
   /** Stops the server (removing what it stored), or with `external`, the buckets it created. */
   stop(): Promise<void>
-}
-
-/**
- * The engine asked for cannot start here (no container runtime, no image, no endpoint).
- * Tests should skip, printing `message`; nothing was faked in its place.
- */
-export class S3EngineUnavailableError extends Error {
-  readonly engine: S3Engine
-  constructor(engine: S3Engine, reason: string, options?: { cause?: unknown }) {
-    super(`S3 engine "${engine}" is unavailable: ${reason}`, options)
-    this.name = 'S3EngineUnavailableError'
-    this.engine = engine
-  }
 }
 
 /** The engine `S3_TEST_ENGINE` asks for (`'auto'` when unset). Throws on an unknown name. */
@@ -203,6 +196,11 @@ function startEngine(
       return options.isolate ? startInChild('s3rver') : startS3rverHere()
     case 'minio':
       return startMinio(options, env)
+    case 'ceph':
+      return startCeph({
+        env,
+        ...(options.cephTimeoutMs === undefined ? {} : { timeoutMs: options.cephTimeoutMs }),
+      })
     case 'external':
       return useExternal(env)
     default:
