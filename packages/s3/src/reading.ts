@@ -1,13 +1,14 @@
-import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream'
+import { PassThrough, pipeline, Readable, Transform, type TransformCallback } from 'node:stream'
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
 import {
+  isAttrstoreError,
   RangeNotSatisfiableError,
   StorageUnavailableError,
   type ByteRange,
   type ObjectStat,
   type OpenedObject,
 } from '@attrstore/core'
-import { isNotFound } from './errors.js'
+import { errorCode, isAbort, isNotFound } from './errors.js'
 import { formatReference } from './reference.js'
 import { recordedSha256, type S3Session } from './session.js'
 
@@ -42,7 +43,9 @@ export class Reads {
       )
       session.bucketSeen = true
       const body = answer.Body as Readable | undefined
-      const stream = body ?? Readable.from([], { objectMode: false })
+      const stream = body
+        ? withTypedErrors(body, (error) => this.brokenBody(error, objectKey))
+        : Readable.from([], { objectMode: false })
       if (range !== undefined) {
         return { stream: checkedRange(reference, range, answer, stream) }
       }
@@ -51,6 +54,23 @@ export class Reads {
     } catch (error) {
       throw session.fail(error, range ? 'read (range)' : 'read', objectKey, reference)
     }
+  }
+
+  /**
+   * What a body stream's error (after the answer's headers came) becomes: an attrstore
+   * error or the caller's abort as it is, anything else (a connection reset by a server
+   * killed mid-body, a socket timeout) a `StorageUnavailableError` with it as the cause.
+   */
+  private brokenBody(error: unknown, objectKey: string): unknown {
+    if (isAttrstoreError(error) || isAbort(error)) return error
+    const { session } = this
+    const code = errorCode(error)
+    return new StorageUnavailableError(
+      `The connection to the S3 endpoint ${session.endpointLabel} broke in the middle of the ` +
+        `body of s3://${session.bucket}/${objectKey} (read): ${code === undefined ? '' : `${code}: `}` +
+        `${(error as Error)?.message ?? String(error)}. The bytes received are not returned; read again`,
+      { cause: error },
+    )
   }
 
   /** Size, date, recorded SHA-256 and content type, from one HeadObject. */
@@ -138,4 +158,18 @@ class Slice extends Transform {
     if (stop > begin) this.push(chunk.subarray(begin, stop))
     callback()
   }
+}
+
+/**
+ * `body` with its errors translated by `typed`. Destroying the result (a consumer that
+ * stops early) destroys `body`, which lets the connection go.
+ */
+function withTypedErrors(body: Readable, typed: (error: unknown) => unknown): Readable {
+  const out = new PassThrough()
+  body.on('error', (error) => out.destroy(typed(error) as Error))
+  out.once('close', () => {
+    if (!body.destroyed) body.destroy()
+  })
+  body.pipe(out)
+  return out
 }
