@@ -4,6 +4,7 @@ import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral, QueryRunn
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
 import { storedAttributeOptions, type StoredAttributeOptions } from './decorator.js'
 import { StorageNotConfiguredError } from './errors.js'
+import { objectKeyOf, ObjectLocks } from './object-locks.js'
 
 /** Something attrstore could not clean up; the object is left for garbage collection. */
 export interface CleanupFailure {
@@ -30,6 +31,8 @@ export interface StoredColumn {
 /** What `setStorage` registered on one DataSource. */
 export class StorageBinding {
   readonly events = new EventEmitter<StorageEventMap>()
+  /** Keeps imports and clean-ups of one object from interleaving. */
+  readonly objectLocks: ObjectLocks
   private readonly storages = new Map<string, AttributeStorage>()
   private readonly pendingTargets: Array<{
     target: EntityTarget<ObjectLiteral>
@@ -37,7 +40,9 @@ export class StorageBinding {
     storage: AttributeStorage | undefined
   }> = []
 
-  constructor(readonly dataSource: DataSource) {}
+  constructor(readonly dataSource: DataSource) {
+    this.objectLocks = new ObjectLocks(dataSource)
+  }
 
   register(
     target: EntityTarget<ObjectLiteral>,
@@ -130,21 +135,40 @@ export class StorageBinding {
 
   /**
    * Whether any row (soft-deleted ones included) of any entity whose storage addresses the
-   * same place as `storage` holds `key`. Runs on `queryRunner` when given, so a check made
-   * while a connection is held never waits for a second one from the pool.
+   * same place as `storage` holds a reference to the object `key` addresses: `key` itself,
+   * or any reference with the same object key (`storage.objectKey`), since on S3 `k` and
+   * `k//versionId=…` may read the same bytes. Runs on `queryRunner` when given, so a check
+   * made while a connection is held never waits for a second one from the pool.
    */
   async isReferenced(
     storage: AttributeStorage,
     key: string,
     queryRunner?: QueryRunner,
   ): Promise<boolean> {
+    const object = objectKeyOf(storage, key)
+    const versions = storage.objectKey !== undefined
     for (const { metadata, column } of this.usersOf(storage)) {
-      const found = await this.dataSource
+      const query = this.dataSource
         .createQueryBuilder(metadata.target, 'owner', queryRunner)
         .withDeleted()
-        .where(`owner.${column.propertyPath} = :key`, { key })
-        .getExists()
-      if (found) return true
+      const field = `owner.${column.propertyPath}`
+      if (!versions) {
+        if (await query.where(`${field} = :key`, { key }).getExists()) return true
+        continue
+      }
+      // The object's key, its other references (`<object key>//…`, LIKE-escaped; SQLite's
+      // LIKE ignores ASCII case, so candidates are compared exactly here), and the key given.
+      const rows = await query
+        .select(field, 'reference')
+        .where(`(${field} IN (:...exact) OR ${field} LIKE :qualified ESCAPE '\\')`, {
+          exact: [...new Set([object, key])],
+          qualified: `${object.replace(/[\\%_]/g, (c) => `\\${c}`)}//%`,
+        })
+        .getRawMany<{ reference: string | null }>()
+      for (const { reference } of rows) {
+        if (reference === key || (reference !== null && objectKeyOf(storage, reference) === object))
+          return true
+      }
     }
     return false
   }
@@ -152,7 +176,8 @@ export class StorageBinding {
   /**
    * Locks (FOR SHARE) the rows that hold `key` in this transaction, so that no other
    * transaction deletes them, and then the object, before this one commits. Databases
-   * without row locks (SQLite serialises writers anyway) are skipped.
+   * without row locks are skipped, and so is PostgreSQL, whose advisory object locks
+   * (`object-locks.ts`) cover imports without row locks that could deadlock with updates.
    */
   async lockReferences(
     storage: AttributeStorage,
@@ -187,7 +212,6 @@ export class StorageBinding {
 }
 
 const LOCKING_DRIVERS = new Set<string>([
-  'postgres',
   'cockroachdb',
   'mysql',
   'mariadb',

@@ -243,6 +243,16 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     let upload: ReturnType<UnitOfWork['uploaded']> | undefined
     if (value !== null) {
       const imported = value instanceof StoredContent && value.storage === storage
+      if (imported || isExistingObject(value)) {
+        // Before the storage checks that the object exists: see object-locks.ts.
+        const release = await this.binding.objectLocks.forImport(
+          storage,
+          (value as { key: string }).key,
+          write.queryRunner,
+          depth > 0,
+        )
+        if (release) unit.holdImportLock(release)
+      }
       const body: Body = imported
         ? existingObject(value.key)
         : value instanceof StoredContent
@@ -260,8 +270,8 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
       key = result.key
       if (result.imported) {
         unit.imported(storage, key, depth)
-        // Keep the rows that hold the key from being deleted by another transaction (and the
-        // object with them) until this one commits.
+        // Elsewhere than PostgreSQL (whose object locks cover this), also keep the rows that
+        // hold the key from being deleted by another transaction until this one commits.
         if (depth > 0) await this.binding.lockReferences(storage, key, write.queryRunner)
       } else {
         upload = unit.uploaded(storage, key, depth)

@@ -14,6 +14,8 @@ import { currentOperation, type OperationScope } from './typeorm-hooks.js'
  * - An object a statement superseded or removed is deleted only once that statement is
  *   committed, and only if no row still references it.
  * - An imported object is checked to still exist just before the commit.
+ * - Imports and those post-commit deletions of one object exclude each other
+ *   (`object-locks.ts`): a deletion re-checks the references under the lock.
  *
  * Items carry the transaction depth they were made at, so a rolled-back savepoint undoes
  * only its own work.
@@ -58,8 +60,25 @@ export class UnitOfWork {
   /** Writes whose statement succeeded inside a transaction that may still roll back. */
   private settled: PropertyWrite[] = []
   private readonly inFlight = new Set<Promise<unknown>>()
+  /** Releases of the in-process import locks this work holds until it ends. */
+  private importLocks: Array<() => void> = []
 
-  constructor(private readonly binding: StorageBinding) {}
+  /** `queryRunner`: outside transactions, the connection the operation ran on, if any. */
+  constructor(
+    private readonly binding: StorageBinding,
+    private readonly queryRunner?: QueryRunner,
+  ) {}
+
+  /** An import lock held until the work ends (commit, rollback, end of the operation). */
+  holdImportLock(release: () => void): void {
+    this.importLocks.push(release)
+  }
+
+  private releaseImportLocks(): void {
+    const locks = this.importLocks
+    this.importLocks = []
+    for (const release of locks) release()
+  }
 
   /** Follows a write still in progress, so that no outcome is settled before it finishes. */
   track(work: Promise<unknown>): void {
@@ -116,7 +135,8 @@ export class UnitOfWork {
   /** An operation outside any transaction ended. */
   async operationEnded(succeeded: boolean): Promise<void> {
     await this.quiesce()
-    if (succeeded) await this.settle(undefined)
+    this.releaseImportLocks() // the statements are over: committed, or failed
+    if (succeeded) await this.settle(this.queryRunner)
     else await this.failOutsideTransaction()
   }
 
@@ -152,6 +172,7 @@ export class UnitOfWork {
       }
       return
     }
+    this.releaseImportLocks() // after COMMIT, before this work's own deletions take theirs
     await this.settle(queryRunner)
   }
 
@@ -166,6 +187,7 @@ export class UnitOfWork {
     this.uploads = this.uploads.filter((upload) => upload.depth <= depth)
     this.deletions = this.deletions.filter((deletion) => deletion.depth <= depth)
     this.imports = this.imports.filter((item) => item.depth <= depth)
+    if (depth === 0) this.releaseImportLocks()
     await this.deleteAll(uploads, 'delete-after-rollback')
   }
 
@@ -177,13 +199,9 @@ export class UnitOfWork {
     this.deletions = []
     this.imports = []
     this.settled = []
-    const unconfirmed: Upload[] = []
     for (const upload of uploads) {
-      if (!upload.confirmed && !(await this.isReferenced(upload, queryRunner)))
-        unconfirmed.push(upload)
+      if (!upload.confirmed) await this.deleteIfUnreferenced(upload, queryRunner)
     }
-    await this.deleteAll(unconfirmed, 'delete-after-commit')
-    const superseded: StoredKey[] = []
     const seen = new Map<AttributeStorage, Set<string>>()
     for (const deletion of deletions) {
       if (deletion.storage.autoDelete === false) continue // the storage keeps superseded objects
@@ -191,14 +209,50 @@ export class UnitOfWork {
       if (!keys) seen.set(deletion.storage, (keys = new Set()))
       if (keys.has(deletion.key)) continue
       keys.add(deletion.key)
-      if (!(await this.isReferenced(deletion, queryRunner))) superseded.push(deletion)
+      await this.deleteIfUnreferenced(deletion, queryRunner)
     }
-    await this.deleteAll(superseded, 'delete-after-commit')
+  }
+
+  /**
+   * Deletes a committed work's leftover if no row references it, checked and deleted under
+   * the object's lock so that no import of it commits in between. One object at a time.
+   */
+  private async deleteIfUnreferenced(
+    item: StoredKey,
+    queryRunner: QueryRunner | undefined,
+  ): Promise<void> {
+    try {
+      await this.binding.objectLocks.forDeletion(
+        item.storage,
+        item.key,
+        queryRunner,
+        async (runner) => {
+          if (await this.isReferenced(item, runner)) return
+          await item.storage.delete(item.key).catch((error: unknown) =>
+            this.binding.report({
+              operation: 'delete-after-commit',
+              key: item.key,
+              storage: item.storage,
+              error,
+            }),
+          )
+        },
+      )
+    } catch (error) {
+      // The lock could not be taken (connection lost): keep the object for the collector.
+      this.binding.report({
+        operation: 'delete-after-commit',
+        key: item.key,
+        storage: item.storage,
+        error,
+      })
+    }
   }
 
   /** Outside a transaction, the operation failed: delete what no row can hold. */
   private async failOutsideTransaction(): Promise<void> {
     this.failPendingWrites(0)
+    this.releaseImportLocks()
     const uploads = this.uploads
     this.uploads = []
     this.deletions = []
@@ -278,7 +332,7 @@ export function unitOfWork(queryRunner: QueryRunner, binding: StorageBinding): U
     )
   let unit = operationUnits.get(scope)
   if (!unit) {
-    const created = new UnitOfWork(binding)
+    const created = new UnitOfWork(binding, queryRunner)
     operationUnits.set(scope, created)
     scope.onEnd.push((succeeded) => created.operationEnded(succeeded))
     unit = created

@@ -1,0 +1,191 @@
+import { createHash, randomUUID } from 'node:crypto'
+import type { AttributeStorage } from '@attrstore/core'
+import type { DataSource, QueryRunner } from 'typeorm'
+
+/**
+ * Keeps two check-then-act sequences on one object from interleaving:
+ *
+ * - an import ("the object exists" → a row that references it is committed), and
+ * - a clean-up after a commit ("no row references the object" → it is deleted).
+ *
+ * Interleaved, an import could check the object, a clean-up check the rows (the import's
+ * row is not committed yet, so invisible) and delete the object, and the import then
+ * commit a row whose object is gone. So both take a lock on the object itself: imports a
+ * shared one, held until their work ends (their existence checks run under it), clean-ups
+ * an exclusive one around "re-check the rows, delete". Whichever comes second waits: a
+ * clean-up then sees the import's committed row and keeps the object; an import then finds
+ * the object gone and fails.
+ *
+ * - PostgreSQL: advisory locks on a 64-bit hash of (storage location, object key). An
+ *   import in a transaction takes `pg_advisory_xact_lock_shared` (released by COMMIT or
+ *   ROLLBACK); a clean-up takes `pg_advisory_lock` on the connection it already holds
+ *   (the committed transaction's, so no second pool connection is needed) and unlocks it.
+ *   This holds across processes.
+ * - Everywhere else (SQLite, and imports outside a transaction on PostgreSQL): an
+ *   in-process lock with the same identity, which clean-ups take too. It does not reach
+ *   other processes: see the package README.
+ *
+ * No deadlock: imports only take shared locks, which never wait for each other (PostgreSQL
+ * resolves a shared request queued behind a waiting clean-up by reordering its queue); a
+ * clean-up holds one lock at a time and, while holding it, waits for nothing but plain
+ * SELECTs and the storage's delete.
+ */
+export class ObjectLocks {
+  constructor(private readonly dataSource: DataSource) {}
+
+  private get advisory(): boolean {
+    return this.dataSource.options.type === 'postgres'
+  }
+
+  /**
+   * Takes the import lock of the object `reference` addresses, before its existence is
+   * checked. Returns the release of an in-process hold, to call when the work ends
+   * (commit, rollback, end of the operation); undefined when the database releases it.
+   */
+  async forImport(
+    storage: AttributeStorage,
+    reference: string,
+    queryRunner: QueryRunner,
+    inTransaction: boolean,
+  ): Promise<(() => void) | undefined> {
+    const identity = objectIdentity(storage, reference)
+    if (this.advisory && inTransaction) {
+      await queryRunner.query('SELECT pg_advisory_xact_lock_shared($1::bigint)', [lockId(identity)])
+      return undefined
+    }
+    return localLocks.acquire(identity, false)
+  }
+
+  /**
+   * Runs `task` (re-check the references of `reference`, delete its object) while no import
+   * of the same object is in progress, and none can start. `queryRunner`: a connection to
+   * use for the advisory lock, when one is held and idle; else one is taken for the time.
+   */
+  async forDeletion<T>(
+    storage: AttributeStorage,
+    reference: string,
+    queryRunner: QueryRunner | undefined,
+    task: (queryRunner: QueryRunner | undefined) => Promise<T>,
+  ): Promise<T> {
+    const identity = objectIdentity(storage, reference)
+    const release = await localLocks.acquire(identity, true)
+    try {
+      if (!this.advisory) return await task(queryRunner)
+      const runner = queryRunner && !queryRunner.isReleased ? queryRunner : undefined
+      const own = runner ? undefined : this.dataSource.createQueryRunner()
+      const connection = runner ?? own!
+      try {
+        const id = lockId(identity)
+        await connection.query('SELECT pg_advisory_lock($1::bigint)', [id])
+        try {
+          return await task(connection)
+        } finally {
+          await connection.query('SELECT pg_advisory_unlock($1::bigint)', [id])
+        }
+      } finally {
+        await own?.release()
+      }
+    } finally {
+      release()
+    }
+  }
+}
+
+const storageIds = new WeakMap<AttributeStorage, string>()
+
+/** What a lock is about: the storage's place (its location, else the instance) and the object's key. */
+function objectIdentity(storage: AttributeStorage, reference: string): string {
+  let place = storage.location
+  if (place === undefined) {
+    place = storageIds.get(storage)
+    if (!place) storageIds.set(storage, (place = `instance:${randomUUID()}`))
+  }
+  return `${place}\u0000${objectKeyOf(storage, reference)}`
+}
+
+/** The key of the object a reference addresses (the storage's `objectKey`, else itself). */
+export function objectKeyOf(storage: AttributeStorage, reference: string): string {
+  if (!storage.objectKey) return reference
+  try {
+    return storage.objectKey(reference)
+  } catch {
+    return reference // not a reference of this storage: it addresses nothing else
+  }
+}
+
+/** A signed 64-bit advisory lock id, as PostgreSQL's bigint. */
+function lockId(identity: string): string {
+  return createHash('sha256')
+    .update(`attrstore\u0000${identity}`)
+    .digest()
+    .readBigInt64BE(0)
+    .toString()
+}
+
+/**
+ * Shared/exclusive locks by name, in this process. Shared requests wait only for a held
+ * exclusive one (never for queued ones: an import holding other shared locks must not
+ * wait behind a clean-up that waits for it).
+ */
+class LocalLocks {
+  private readonly held = new Map<
+    string,
+    { shared: number; exclusive: boolean; waiting: Array<{ exclusive: boolean; grant(): void }> }
+  >()
+
+  acquire(name: string, exclusive: boolean): Promise<() => void> {
+    let entry = this.held.get(name)
+    if (!entry) this.held.set(name, (entry = { shared: 0, exclusive: false, waiting: [] }))
+    const state = entry
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      if (exclusive) state.exclusive = false
+      else state.shared--
+      this.wake(name)
+    }
+    if (exclusive ? !state.exclusive && state.shared === 0 : !state.exclusive) {
+      if (exclusive) state.exclusive = true
+      else state.shared++
+      return Promise.resolve(release)
+    }
+    return new Promise((resolve) => {
+      state.waiting.push({
+        exclusive,
+        grant: () => {
+          if (exclusive) state.exclusive = true
+          else state.shared++
+          resolve(release)
+        },
+      })
+    })
+  }
+
+  waiting(): number {
+    let count = 0
+    for (const state of this.held.values()) count += state.waiting.length
+    return count
+  }
+
+  private wake(name: string): void {
+    const state = this.held.get(name)!
+    while (!state.exclusive && state.waiting.length) {
+      const shared = state.waiting.findIndex((waiter) => !waiter.exclusive)
+      if (shared !== -1) {
+        state.waiting.splice(shared, 1)[0]!.grant()
+        continue
+      }
+      if (state.shared > 0) break
+      state.waiting.shift()!.grant()
+    }
+    if (!state.exclusive && state.shared === 0 && !state.waiting.length) this.held.delete(name)
+  }
+}
+
+const localLocks = new LocalLocks()
+
+/** How many in-process lock requests are waiting now: a diagnostic for tests of orderings. */
+export function waitingObjectLocks(): number {
+  return localLocks.waiting()
+}
