@@ -184,6 +184,16 @@ export class S3Storage extends BaseStorage {
     return this.capabilities.probe()
   }
 
+  /**
+   * The key a reference addresses, without its version (`a/b//versionId=x` → `a/b`): every
+   * version of a key, and the key itself, may read the same bytes (a server ignores the
+   * version on an unversioned bucket), so reference checks compare these.
+   */
+  objectKey(reference: string): string {
+    this.assertReference(reference)
+    return parseReference(reference).key
+  }
+
   protected override assertReference(reference: string): string {
     const { key } = parseReference(reference)
     if (key === RESERVED_PREFIX || key.startsWith(`${RESERVED_PREFIX}/`)) {
@@ -195,9 +205,15 @@ export class S3Storage extends BaseStorage {
     return reference
   }
 
-  /** Imports pin the current version on a versioned bucket, as writes do. */
+  /**
+   * Imports pin the current version on a versioned bucket, as writes do. A reference that
+   * pins a version is checked with a HEAD of that version, and refused with an
+   * `InvalidKeyError` on a bucket without versioning.
+   */
   override async write(body: Body, options?: WriteOptions): Promise<WriteResult> {
     if (!isExistingObject(body)) return super.write(body, options)
+    this.assertReference(body.key)
+    await this.writes.assertImportable(body.key)
     const stat = await this.stat(body.key)
     return { key: stat.key, size: stat.size, sha256: stat.sha256, imported: true }
   }

@@ -1,13 +1,13 @@
 import { tmpdir } from 'node:os'
 import { HeadObjectCommand, PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3'
-import { IntegrityError, KeyConflictError, type NewObject } from '@attrstore/core'
+import { IntegrityError, InvalidKeyError, KeyConflictError, type NewObject } from '@attrstore/core'
 import { readFirstPart, spoolBody, type FirstPart } from './body.js'
 import type { Capabilities } from './capabilities.js'
 import { errorCode, isNotFound } from './errors.js'
 import { acquireLock } from './lock.js'
 import { withPayloadSha256 } from './middleware.js'
 import { putMultipart, type CopyLimits, type MultipartBody } from './multipart.js'
-import { formatReference } from './reference.js'
+import { formatReference, parseReference } from './reference.js'
 import { removeQuietly, SHA256_METADATA, storedVersion, type S3Session } from './session.js'
 
 /** The parameters of every upload request for one new object (all but the body). */
@@ -113,6 +113,21 @@ export class Writes {
     } finally {
       release?.()
     }
+  }
+
+  /**
+   * Checks a reference given to `existingObject()` before it is imported (its HEAD, with
+   * the version, follows in `stat`): a pinned version is accepted on a versioned bucket
+   * only. Servers ignore a version id on an unversioned bucket (fauxqs, s3rver) and would
+   * serve, and on delete remove, the key's current object: `k//versionId=x` would alias `k`.
+   */
+  async assertImportable(reference: string): Promise<void> {
+    const { versionId } = parseReference(reference)
+    if (versionId === undefined || (await this.capabilities.versioned())) return
+    throw new InvalidKeyError(
+      reference,
+      `it pins a version, but bucket "${this.session.bucket}" is not versioned: import the key itself`,
+    )
   }
 
   /** The request parameters of a new object: the `uploadParameters` hook, options, defaults. */

@@ -56,6 +56,11 @@ export class InstrumentedStorage implements AttributeStorage {
     return this.inner.autoDelete
   }
 
+  /** The wrapped storage's `objectKey`, if it has one (else the reference itself). */
+  objectKey(reference: string): string {
+    return this.inner.objectKey ? this.inner.objectKey(reference) : reference
+  }
+
   /** Schedules a fault (see {@link InjectedFault}). */
   failOn(fault: InjectedFault): this {
     this.faults.push({ ...fault, at: this.calls[fault.operation] + (fault.nth ?? 1) })
