@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config'
+import StallWatchdog from './test/runner/stall-watchdog.js'
 
 export default defineConfig({
   resolve: {
@@ -15,9 +16,15 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    setupFiles: ['./test/runner/current-test.ts'],
+    // A file silent for minutes ends the run, naming what it was running (see the reporter).
     // CI also writes a JSON summary, from which .ci/run prints its closing count.
-    reporters: process.env.CI
-      ? ['default', ['json', { outputFile: 'test-results/vitest.json' }]]
-      : ['default'],
+    reporters: [
+      'default',
+      new StallWatchdog(),
+      ...(process.env.CI
+        ? [['json', { outputFile: 'test-results/vitest.json' }] as ['json', { outputFile: string }]]
+        : []),
+    ],
   },
 })

@@ -1,4 +1,4 @@
-export { startPostgres } from './postgres.js'
+export { PostgresUnavailableError, startPostgres } from './postgres.js'
 export type { StartPostgresOptions, TestPostgres } from './postgres.js'
 export { freePort } from './ports.js'
 export { InstrumentedStorage } from './instrumented-storage.js'
