@@ -107,6 +107,18 @@ export function isAbort(error: unknown): boolean {
   )
 }
 
+/**
+ * What the server answered, for messages: `NoSuchKey, HTTP 404: <its message>`. Some
+ * servers (Ceph RGW) send an empty `<Message>`, which the SDK turns into "UnknownError":
+ * such a message says nothing and is left out; the code and the status tell.
+ */
+function describeAnswer(code: string | undefined, status: number | undefined, message: string) {
+  const said = message === '' || message === 'UnknownError' || message === code ? '' : message
+  const answer = [code, status === undefined ? undefined : `HTTP ${status}`].filter(Boolean)
+  if (answer.length === 0) return said || 'error'
+  return `${answer.join(', ')}${said ? `: ${said}` : ''}`
+}
+
 function where(context: ErrorContext): string {
   const target = context.objectKey === undefined ? '' : `/${context.objectKey}`
   return `s3://${context.bucket}${target} (${context.endpoint})`
@@ -123,6 +135,7 @@ export function toStorageError(error: unknown, context: ErrorContext): unknown {
   const code = errorCode(error)
   const status = httpStatus(error)
   const message = (error as SdkErrorShape).message ?? String(error)
+  const detail = describeAnswer(code, status, message)
   const attempts = (error as SdkErrorShape).$metadata?.attempts
   const cause = { cause: error }
 
@@ -134,7 +147,7 @@ export function toStorageError(error: unknown, context: ErrorContext): unknown {
   }
   if (code !== undefined && CREDENTIAL_ERRORS.has(code)) {
     return new ConfigurationError(
-      `The server refused the credentials for ${context.operation} on ${where(context)} (${code}: ${message}). ${CREDENTIAL_HELP}`,
+      `The server refused the credentials for ${context.operation} on ${where(context)} (${detail}). ${CREDENTIAL_HELP}`,
       cause,
     )
   }
@@ -159,13 +172,13 @@ export function toStorageError(error: unknown, context: ErrorContext): unknown {
       cause,
     )
   }
-  if (code !== undefined && NOT_FOUND.has(code) && context.reference !== undefined) {
+  if (isNotFound(error) && context.reference !== undefined) {
     return new ObjectNotFoundError(context.reference, undefined, cause)
   }
   if (code === 'InvalidRange' || status === 416) {
     return new RangeNotSatisfiableError(
       context.reference ?? context.objectKey ?? '',
-      `the range starts past the end of the object (${message})`,
+      `the range starts past the end of the object (${detail})`,
     )
   }
   if (
@@ -184,8 +197,7 @@ export function toStorageError(error: unknown, context: ErrorContext): unknown {
   }
   if ((error as SdkErrorShape).$metadata !== undefined || (error as SdkErrorShape).$fault) {
     return new StorageUnavailableError(
-      `S3 ${context.operation} failed on ${where(context)}: ${code ?? 'error'}` +
-        `${status === undefined ? '' : ` (HTTP ${status})`}: ${message}` +
+      `S3 ${context.operation} failed on ${where(context)}: ${detail}` +
         `${attempts && attempts > 1 ? ` after ${attempts} attempts` : ''}`,
       cause,
     )
