@@ -5,6 +5,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  HeadObjectCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
@@ -186,6 +187,9 @@ async function recordSha256(
     if (isUnsupported(error)) return versionId
     throw error
   }
+  if (newVersion === undefined && versionId !== undefined && versionId !== 'null') {
+    newVersion = await copiedVersion(session, params.Key, digest.sha256)
+  }
   if (
     versionId !== undefined &&
     versionId !== 'null' &&
@@ -202,6 +206,23 @@ async function recordSha256(
     )
   }
   return newVersion ?? versionId
+}
+
+/**
+ * The version a copy made, for servers that do not say (Ceph RGW 16 answers CopyObject
+ * without `x-amz-version-id`): the current version, if it carries the SHA-256 just
+ * recorded (the key is this write's: nobody else writes it). Undefined otherwise.
+ */
+async function copiedVersion(
+  session: S3Session,
+  objectKey: string,
+  sha256: string,
+): Promise<string | undefined> {
+  const head = await session.client.send(
+    new HeadObjectCommand({ Bucket: session.bucket, Key: objectKey, ...session.payer }),
+  )
+  if (head.Metadata?.[SHA256_METADATA] !== sha256) return undefined
+  return head.VersionId
 }
 
 /** A server-side copy in parts (UploadPartCopy), for objects too large for CopyObject. */

@@ -26,6 +26,8 @@ export interface Stored {
  * Writes new objects, never overwriting:
  * - write-once by `If-None-Match: *` where the server honours it, else a HEAD check
  *   under an in-process per-key lock (skipped for the default generator's random UUIDs);
+ *   a write in parts of a key that may exist is also checked by HEAD under that lock,
+ *   since some servers (Ceph RGW) ignore `If-None-Match` on CompleteMultipartUpload;
  * - a body of at most one part (bytes, or a stream that ends within one part) goes as one
  *   PutObject carrying its SHA-256; a larger one goes in parts (`multipart.ts`), or, with
  *   `multipart: false`, as one PUT (a stream spooled to disk first);
@@ -64,10 +66,11 @@ export class Writes {
       // check (and its lock) would cost a round trip per write for nothing. Where the
       // server refuses overwrites itself, If-None-Match still goes along: it is free.
       const keyMayExist = !object.keyIsRandom
-      if (!native && keyMayExist) {
-        release = await acquireLock(`${session.scope}\0${objectKey}`)
-        await this.assertAbsent(objectKey, key, signal)
-      }
+      // The lock is taken even where the server honours If-None-Match: some (Ceph RGW)
+      // ignore it on CompleteMultipartUpload, so a write in parts is only checked by HEAD,
+      // which two writes of this process must not pass together.
+      if (keyMayExist) release = await acquireLock(`${session.scope}\0${objectKey}`)
+      if (!native && keyMayExist) await this.assertAbsent(objectKey, key, signal)
       const { partSize, multipart } = session.config
       const inParts = async (body: MultipartBody): Promise<Stored> => {
         // Fail before sending every part, not at CompleteMultipartUpload.

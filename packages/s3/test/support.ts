@@ -46,11 +46,15 @@ export async function startOrSkip(
   }
 }
 
-/** The conformance suite against one engine, each storage under its own fresh prefix. */
+/**
+ * The conformance suite against one engine, each storage under its own fresh prefix; the
+ * server is stopped at the end unless `stop: false`.
+ */
 export function describeS3Conformance(
   label: string,
   started: { s3?: TestS3; skip?: string },
   extra: Partial<S3StorageOptions> = {},
+  { stop = true }: { stop?: boolean } = {},
 ): void {
   const { s3, skip } = started
   if (!s3) {
@@ -87,7 +91,8 @@ export function describeS3Conformance(
     },
     dispose: async () => {
       for (const storage of storages) storage.destroy()
-      await s3.stop()
+      // `stop: false`: the file runs more cases on the server, and stops it itself.
+      if (stop) await s3.stop()
     },
     // 256 MiB must stream up and back without being held. Growth measured on the 2-core
     // machine with the default settings: 85-117 MiB (RSS and Buffer memory), over the
