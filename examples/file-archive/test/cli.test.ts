@@ -301,17 +301,24 @@ describe('file-archive CLI on the embedded default', () => {
       expectOneLineFailure(result, /unreachable/)
     })
 
-    // Root reads any directory: run the CLI as an unprivileged user then, which needs a Node
-    // binary that user may run (not one under a 0700 home or temporary directory).
+    // Root reads any directory: run the CLI as an unprivileged user then, which must reach
+    // the Node binary and this package (not under a 0700 home or temporary directory).
     const asRoot = process.getuid?.() === 0
-    const nodeUnreachable = asRoot && !executableByOthers(process.execPath)
-    if (nodeUnreachable) {
+    const unreachable = asRoot
+      ? (
+          [
+            [process.execPath, 0o001],
+            [path.join(PACKAGE_DIR, 'src', 'main.ts'), 0o004],
+          ] as const
+        ).find(([file, permission]) => !reachableByOthers(file, permission))?.[0]
+      : undefined
+    if (unreachable) {
       console.warn(
-        `[file-archive] unreadable-directory case skipped: ${process.execPath} is not executable by other users`,
+        `[skip] file-archive unreadable-directory case: ${unreachable} cannot be reached by other users (a directory above it is not searchable), so the CLI cannot run as one`,
       )
     }
-    it.skipIf(process.platform === 'win32' || nodeUnreachable)(
-      'a directory without read permission',
+    it.skipIf(process.platform === 'win32' || unreachable !== undefined)(
+      `a directory without read permission${unreachable ? ` (skipped: ${unreachable} is unreachable by other users)` : ''}`,
       async () => {
         const own = path.join(work, 'unreadable-case')
         await mkdir(path.join(own, 'photos', 'private'), { recursive: true })
@@ -363,10 +370,10 @@ describe('file-archive CLI on the embedded default', () => {
   })
 })
 
-/** Whether a user other than the owner can run `file`: every directory on the way searchable. */
-function executableByOthers(file: string): boolean {
+/** Whether other users have `permission` (0o001 run, 0o004 read) on `file` and can search every directory on the way. */
+function reachableByOthers(file: string, permission: number): boolean {
   let current = path.resolve(file)
-  if ((statSync(current).mode & 0o001) === 0) return false
+  if ((statSync(current).mode & permission) === 0) return false
   while (current !== path.dirname(current)) {
     current = path.dirname(current)
     if ((statSync(current).mode & 0o001) === 0) return false
