@@ -148,9 +148,11 @@ for (const storageKind of ['fs', 's3'] as StorageKind[]) {
             }
           }
 
-          const worker = async (): Promise<void> => {
+          const current = new Map<number, Operation>() // what each worker is doing now
+          const worker = async (_: unknown, index: number): Promise<void> => {
             while (Date.now() < deadline) {
               const operation = pick(DRAW)
+              current.set(index, operation)
               try {
                 await run(operation)
                 done[operation] = (done[operation] ?? 0) + 1
@@ -159,6 +161,7 @@ for (const storageKind of ['fs', 's3'] as StorageKind[]) {
                 failed[name] = (failed[name] ?? 0) + 1
               }
             }
+            current.delete(index)
           }
           const workers = Promise.all(Array.from({ length: WORKERS }, worker))
           let timer: NodeJS.Timeout | undefined
@@ -169,6 +172,12 @@ for (const storageKind of ['fs', 's3'] as StorageKind[]) {
             }),
           ])
           clearTimeout(timer)
+          if (outcome === 'hung') {
+            const activity = await dataSource.query<unknown[]>(
+              'SELECT pid, state, wait_event_type, left(query, 80) AS query FROM pg_stat_activity WHERE datname = current_database()',
+            )
+            console.error('[chaos] stuck workers', Object.fromEntries(current), activity)
+          }
           expect(outcome).toBe('finished')
 
           const dangling = await missingObjects(dataSource, storage)

@@ -27,8 +27,10 @@ import type { DataSource, QueryRunner } from 'typeorm'
  *
  * No deadlock: imports only take shared locks, which never wait for each other (PostgreSQL
  * resolves a shared request queued behind a waiting clean-up by reordering its queue); a
- * clean-up holds one lock at a time and, while holding it, waits for nothing but plain
- * SELECTs and the storage's delete.
+ * clean-up holds one object's locks at a time, takes its connection before them, and
+ * while holding them waits for nothing but the other lock of the same object, plain
+ * SELECTs and the storage's delete. A transaction holding an import lock never waits for
+ * an in-process lock or a second connection before its commit.
  */
 export class ObjectLocks {
   constructor(private readonly dataSource: DataSource) {}
@@ -68,12 +70,22 @@ export class ObjectLocks {
     task: (queryRunner: QueryRunner | undefined) => Promise<T>,
   ): Promise<T> {
     const identity = objectIdentity(storage, reference)
-    const release = await localLocks.acquire(identity, true)
+    if (!this.advisory) {
+      const release = await localLocks.acquire(identity, true)
+      try {
+        return await task(queryRunner)
+      } finally {
+        release()
+      }
+    }
+    // The connection first, then the locks: waiting for the pool while holding a lock that
+    // pool holders wait for (their own clean-ups, imports outside transactions) deadlocks.
+    const held = queryRunner && !queryRunner.isReleased ? queryRunner : undefined
+    const own = held ? undefined : this.dataSource.createQueryRunner()
+    const connection = held ?? own!
     try {
-      if (!this.advisory) return await task(queryRunner)
-      const runner = queryRunner && !queryRunner.isReleased ? queryRunner : undefined
-      const own = runner ? undefined : this.dataSource.createQueryRunner()
-      const connection = runner ?? own!
+      if (own) await own.connect()
+      const release = await localLocks.acquire(identity, true)
       try {
         const id = lockId(identity)
         await connection.query('SELECT pg_advisory_lock($1::bigint)', [id])
@@ -83,10 +95,10 @@ export class ObjectLocks {
           await connection.query('SELECT pg_advisory_unlock($1::bigint)', [id])
         }
       } finally {
-        await own?.release()
+        release()
       }
     } finally {
-      release()
+      await own?.release()
     }
   }
 }
