@@ -5,7 +5,15 @@ import { randomUUID } from 'node:crypto'
 import { DataSource } from 'typeorm'
 import type { AttributeStorage } from '@attrstore/core'
 import { BytesFileSystemStorage } from '@attrstore/fs'
-import { InstrumentedStorage, startPostgres, type TestPostgres } from '@attrstore/testing'
+import { S3Storage } from '@attrstore/s3'
+import {
+  InstrumentedStorage,
+  S3EngineUnavailableError,
+  startPostgres,
+  startS3,
+  type S3Engine,
+  type TestPostgres,
+} from '@attrstore/testing'
 import { setStorage, storageBindings } from '@attrstore/typeorm'
 import { Document, ENTITIES, File, KeyOnlyFile, LazyFile, Message } from './entities.js'
 
@@ -27,20 +35,8 @@ async function filesystemStorages(): Promise<StorageFactory> {
   }
 }
 
-async function s3Storages(): Promise<StorageFactory> {
-  const { startS3 } = (await import('@attrstore/testing')) as unknown as {
-    startS3(): Promise<{
-      endpoint: string
-      region: string
-      credentials: { accessKeyId: string; secretAccessKey: string }
-      bucket: string
-      stop(): Promise<void>
-    }>
-  }
-  const { S3Storage } = (await import('@attrstore/s3')) as unknown as {
-    S3Storage: new (options: Record<string, unknown>) => AttributeStorage
-  }
-  const server = await startS3()
+async function s3Storages(engine: S3Engine | undefined): Promise<StorageFactory> {
+  const server = await startS3(engine === undefined ? {} : { engine })
   return {
     create: async () =>
       new S3Storage({
@@ -54,8 +50,35 @@ async function s3Storages(): Promise<StorageFactory> {
   }
 }
 
-export function storageFactory(kind: StorageKind): Promise<StorageFactory> {
-  return kind === 'fs' ? filesystemStorages() : s3Storages()
+/**
+ * Storages of one kind. For S3, `startS3()` of @attrstore/testing: the engine given, else
+ * auto mode (`S3_TEST_ENGINE`, MinIO when its container runs, else fauxqs).
+ */
+export function storageFactory(
+  kind: StorageKind,
+  options: { engine?: S3Engine } = {},
+): Promise<StorageFactory> {
+  return kind === 'fs' ? filesystemStorages() : s3Storages(options.engine)
+}
+
+/** S3 storages on a named engine, started at collection time, or why it cannot run here. */
+export type NamedS3Storages =
+  | { engine: S3Engine; factory: StorageFactory; skip?: undefined }
+  | { engine: S3Engine; factory?: undefined; skip: string }
+
+/**
+ * Starts S3 storages on `engine` (for a test file's top level, so that its describe blocks
+ * can be skipped by name). When the engine cannot run here, prints `[skip] <reason>` and
+ * resolves to the reason; it never substitutes another engine. The caller stops the factory.
+ */
+export async function s3StoragesOrSkip(engine: S3Engine): Promise<NamedS3Storages> {
+  try {
+    return { engine, factory: await s3Storages(engine) }
+  } catch (error) {
+    if (!(error instanceof S3EngineUnavailableError)) throw error
+    console.warn(`[skip] ${error.message}`)
+    return { engine, skip: error.message }
+  }
 }
 
 /** A database server (or file directory) for one test file. */

@@ -24,16 +24,27 @@ import {
   text,
   type Database,
   type DatabaseKind,
+  type NamedS3Storages,
   type StorageFactory,
   type StorageKind,
   type World,
 } from './environment.js'
 
+/**
+ * Describes every scenario on one database kind and one storage kind. `named` (S3 only):
+ * storages on a named engine, started by the test file with `s3StoragesOrSkip` and stopped
+ * by it; when that engine cannot run here, every scenario is skipped under a title that
+ * says why. Without it, the storages come from `storageFactory(storageKind)` (auto mode).
+ */
 export function describeTypeormScenarios(
   databaseKind: DatabaseKind,
   storageKind: StorageKind,
+  named?: NamedS3Storages,
 ): void {
-  describe(`TypeORM on ${databaseKind} with ${storageKind} storage`, () => {
+  const on = named ? ` on ${named.engine}` : ''
+  const skipped = named?.skip !== undefined ? ` (skipped: ${named.skip})` : ''
+  const describeHere = describe.skipIf(skipped !== '')
+  describeHere(`TypeORM on ${databaseKind} with ${storageKind} storage${on}${skipped}`, () => {
     let database: Database
     let storages: StorageFactory
     let world: World
@@ -41,11 +52,11 @@ export function describeTypeormScenarios(
     beforeAll(async () => {
       ;[database, storages] = await Promise.all([
         startDatabase(databaseKind),
-        storageFactory(storageKind),
+        named?.factory ?? storageFactory(storageKind),
       ])
     })
     afterAll(async () => {
-      await Promise.all([database?.stop(), storages?.stop()])
+      await Promise.all([database?.stop(), named ? undefined : storages?.stop()])
     })
     beforeEach(async () => {
       world = await createWorld(database, storages)
