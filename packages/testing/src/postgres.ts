@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { freePort } from './ports.js'
+import { stopChild } from './stop-child.js'
 import {
   postgresBinaries,
   PostgresUnavailableError,
@@ -224,13 +225,5 @@ function startServer(
 
 /** A fast shutdown (SIGINT), then SIGKILL if the server is still there after 10 s. */
 function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-    child.once('exit', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    child.kill('SIGINT')
-  })
+  return stopChild(child, (server) => server.kill('SIGINT'), 10_000)
 }

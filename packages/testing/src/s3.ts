@@ -10,7 +10,7 @@
  * await s3.stop()
  * ```
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -27,6 +27,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { startCeph } from './ceph.js'
 import { S3_ENGINES, S3EngineUnavailableError, type S3Engine } from './engines.js'
+import { stopChild } from './stop-child.js'
 
 export { S3_ENGINES, S3EngineUnavailableError, type S3Engine } from './engines.js'
 export { CEPH_INSTALL_COMMAND, DEFAULT_CEPH_START_TIMEOUT_MS } from './ceph.js'
@@ -327,20 +328,9 @@ async function startInChild(engine: 'fauxqs' | 's3rver'): Promise<Running> {
     endpoint: `http://127.0.0.1:${port}`,
     region: TEST_REGION,
     credentials: engine === 's3rver' ? S3RVER_CREDENTIALS : FAUXQS_CREDENTIALS,
-    stop: () => stopChild(child),
+    // The child stops when its stdin closes.
+    stop: () => stopChild(child, (running) => running.stdin?.end(), 5000),
   }
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-    child.once('exit', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    child.stdin?.end()
-  })
 }
 
 // ---------------------------------------------------------------- MinIO

@@ -228,24 +228,14 @@ export class UnitOfWork {
         queryRunner,
         async (runner) => {
           if (await this.isReferenced(item, runner)) return
-          await item.storage.delete(item.key).catch((error: unknown) =>
-            this.binding.report({
-              operation: 'delete-after-commit',
-              key: item.key,
-              storage: item.storage,
-              error,
-            }),
-          )
+          await item.storage
+            .delete(item.key)
+            .catch((error: unknown) => this.reportCleanupFailure(item, error))
         },
       )
     } catch (error) {
       // The lock could not be taken (connection lost): keep the object for the collector.
-      this.binding.report({
-        operation: 'delete-after-commit',
-        key: item.key,
-        storage: item.storage,
-        error,
-      })
+      this.reportCleanupFailure(item, error)
     }
   }
 
@@ -282,6 +272,16 @@ export class UnitOfWork {
     }
   }
 
+  /** A clean-up after a commit failed: the object is left for the garbage collector. */
+  private reportCleanupFailure(item: StoredKey, error: unknown): void {
+    this.binding.report({
+      operation: 'delete-after-commit',
+      key: item.key,
+      storage: item.storage,
+      error,
+    })
+  }
+
   private async isReferenced(
     item: StoredKey,
     queryRunner: QueryRunner | undefined,
@@ -289,12 +289,7 @@ export class UnitOfWork {
     try {
       return await this.binding.isReferenced(item.storage, item.key, queryRunner)
     } catch (error) {
-      this.binding.report({
-        operation: 'delete-after-commit',
-        key: item.key,
-        storage: item.storage,
-        error,
-      })
+      this.reportCleanupFailure(item, error)
       return true // cannot tell: keep it, the garbage collector will decide
     }
   }
