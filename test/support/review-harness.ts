@@ -17,6 +17,7 @@ import {
   type Database,
   type DatabaseKind,
   type StorageFactory,
+  type StorageKind,
   type World,
 } from './environment.js'
 
@@ -71,19 +72,23 @@ export interface ReviewContext {
   missing(): Promise<string[]>
 }
 
-/** Runs `body` once per database kind (SQLite, PostgreSQL), each test in a fresh world with fs storages. */
+/** Runs `body` once per database kind (SQLite, PostgreSQL), each test in a fresh world with storages of one kind (fs by default). */
 export function describeReview(
   title: string,
   body: (context: ReviewContext) => void,
   kinds: DatabaseKind[] = ['sqlite', 'postgres'],
+  storageKind: StorageKind = 'fs',
 ): void {
   for (const kind of kinds) {
-    describe(`${title} (${kind}, fs)`, () => {
+    describe(`${title} (${kind}, ${storageKind})`, () => {
       let database: Database
       let storages: StorageFactory
       let world: World
       beforeAll(async () => {
-        ;[database, storages] = await Promise.all([startDatabase(kind), storageFactory('fs')])
+        ;[database, storages] = await Promise.all([
+          startDatabase(kind),
+          storageFactory(storageKind),
+        ])
       })
       afterAll(async () => {
         await Promise.all([database?.stop(), storages?.stop()])
