@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { runBounded, type AttributeStorage } from '@attrstore/core'
 import { setStorage } from '@attrstore/typeorm'
 import { DataSource } from 'typeorm'
+import type { S3Engine } from '@attrstore/testing'
 import { afterAll, beforeAll } from 'vitest'
 import { Attachment, Document, ENTITIES } from './fixtures/entities.js'
 import { openStorage, type StorageSpec } from './fixtures/storages.js'
@@ -70,11 +71,15 @@ export interface StorageServer {
 }
 
 /**
- * Starts what a storage kind needs. For S3: `startS3()` of @attrstore/testing (fauxqs in
- * process unless S3_TEST_ENGINE says otherwise). Resolves to a reason string when it cannot
- * run here, for the test to skip loudly.
+ * Starts what a storage kind needs. For S3: `startS3()` of @attrstore/testing, on `engine`
+ * when given, else auto mode (fauxqs in process unless S3_TEST_ENGINE says otherwise).
+ * Resolves to a reason string when it cannot run here, for the test to skip loudly: in
+ * auto mode whatever failed, on a named engine only its S3EngineUnavailableError.
  */
-export async function startStorageServer(kind: StorageKind): Promise<StorageServer | string> {
+export async function startStorageServer(
+  kind: StorageKind,
+  options: { engine?: S3Engine } = {},
+): Promise<StorageServer | string> {
   if (kind === 'fs') {
     const base = await scratch('attrstore-cli-fs-')
     return {
@@ -83,11 +88,13 @@ export async function startStorageServer(kind: StorageKind): Promise<StorageServ
       stop: () => rm(base, { recursive: true, force: true }),
     }
   }
+  // Loaded on demand, as for PostgreSQL: a filesystem-only file does not load the AWS SDK.
+  const { S3EngineUnavailableError, startS3 } = await import('@attrstore/testing')
   let server
   try {
-    const { startS3 } = await import('@attrstore/testing')
-    server = await startS3()
+    server = await startS3(options.engine === undefined ? {} : { engine: options.engine })
   } catch (error) {
+    if (options.engine !== undefined && !(error instanceof S3EngineUnavailableError)) throw error
     return `S3 is unavailable here: ${(error as Error).message}`
   }
   const { endpoint, region, credentials, bucket } = server
@@ -103,6 +110,29 @@ export async function startStorageServer(kind: StorageKind): Promise<StorageServ
     }),
     stop: () => server.stop(),
   }
+}
+
+/** An S3 server on a named engine, started at collection time, or why it cannot run here. */
+export type NamedStorageServer =
+  | { engine: S3Engine; server: StorageServer; skip?: undefined }
+  | { engine: S3Engine; server?: undefined; skip: string }
+
+/**
+ * Starts an S3 server on `engine` at a test file's top level, so that its describe blocks
+ * can be skipped by name; prints `[skip] <reason>` when it cannot run here (never another
+ * engine in its place). The caller stops the server.
+ */
+export async function s3ServerOrSkip(engine: S3Engine): Promise<NamedStorageServer> {
+  const server = await startStorageServer('s3', { engine })
+  if (typeof server === 'object') return { engine, server }
+  console.warn(`[skip] ${server}`)
+  return { engine, skip: server }
+}
+
+/** The title of a scenario block, naming the engine and, when skipped, why. */
+export function scenarioTitle(title: string, named?: NamedStorageServer): string {
+  if (!named) return title
+  return `${title} on ${named.engine}${named.skip === undefined ? '' : ` (skipped: ${named.skip})`}`
 }
 
 /** One test's database and storages, as the test process and the CLI child processes see them. */
@@ -162,26 +192,29 @@ export async function createWorld(
 
 /**
  * Registers, in the current describe block, one database server and one storage server for
- * all its tests, and returns how to make a world per test (destroyed after the block).
+ * all its tests (or uses `named`, which its starter stops), and returns how to make a world
+ * per test (destroyed after the block).
  * `unavailable()` says why the storage server could not start (tests then skip), else
  * undefined.
  */
 export function useWorlds(
   databaseKind: DatabaseKind,
   storageKind: StorageKind,
+  named?: NamedStorageServer,
 ): { world(extra?: string[]): Promise<World>; unavailable(): string | undefined } {
   let database: DatabaseServer | undefined
-  let storages: StorageServer | string | undefined
+  let storages: StorageServer | string | undefined = named?.server ?? named?.skip
   const worlds: World[] = []
   beforeAll(async () => {
     database = await startDatabaseServer(databaseKind)
+    if (named) return
     storages = await startStorageServer(storageKind)
     if (typeof storages === 'string')
       console.warn(`SKIPPED (${databaseKind}/${storageKind}): ${storages}`)
   })
   afterAll(async () => {
     for (const world of worlds) await world.destroy()
-    if (typeof storages === 'object') await storages.stop()
+    if (typeof storages === 'object' && !named) await storages.stop()
     await database?.stop()
   })
   return {

@@ -12,10 +12,12 @@ import {
   collect,
   FIXTURES,
   runCli,
+  scenarioTitle,
   spawnScript,
   storedKeys,
   useWorlds,
   type DatabaseKind,
+  type NamedStorageServer,
   type StorageKind,
   type World,
 } from '../support.js'
@@ -69,9 +71,20 @@ async function corrupt(world: World, key: string): Promise<void> {
   )
 }
 
-export function describeOperations(databaseKind: DatabaseKind, storageKind: StorageKind): void {
-  describe(`gc, stat and verify on ${databaseKind} with the ${storageKind} storage`, () => {
-    const { world, unavailable } = useWorlds(databaseKind, storageKind)
+/**
+ * Describes gc, stat and verify on one database kind and one storage kind; `named` (S3
+ * only): a server on a named engine from `s3ServerOrSkip`, every case skipped by name when
+ * that engine cannot run here.
+ */
+export function describeOperations(
+  databaseKind: DatabaseKind,
+  storageKind: StorageKind,
+  named?: NamedStorageServer,
+): void {
+  const title = `gc, stat and verify on ${databaseKind} with the ${storageKind} storage`
+  const describeHere = describe.skipIf(named?.skip !== undefined)
+  describeHere(scenarioTitle(title, named), () => {
+    const { world, unavailable } = useWorlds(databaseKind, storageKind, named)
 
     it('gc after committed, rolled-back and crashed transactions deletes exactly the orphans and nothing a row references', async (context) => {
       if (unavailable()) return context.skip()
