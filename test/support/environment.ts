@@ -13,6 +13,7 @@ import {
   startS3,
   type S3Engine,
   type TestPostgres,
+  type TestS3,
 } from '@attrstore/testing'
 import { setStorage, storageBindings } from '@attrstore/typeorm'
 import { Document, ENTITIES, File, KeyOnlyFile, LazyFile, Message } from './entities.js'
@@ -36,7 +37,11 @@ async function filesystemStorages(): Promise<StorageFactory> {
 }
 
 async function s3Storages(engine: S3Engine | undefined): Promise<StorageFactory> {
-  const server = await startS3(engine === undefined ? {} : { engine })
+  return storagesOn(await startS3(engine === undefined ? {} : { engine }))
+}
+
+/** Fresh S3 storages (a new prefix each) on a running server; `stop()` stops the server. */
+function storagesOn(server: TestS3): StorageFactory {
   return {
     create: async () =>
       new S3Storage({
@@ -67,18 +72,26 @@ export type NamedS3Storages =
   | { engine: S3Engine; factory?: undefined; skip: string }
 
 /**
- * Starts S3 storages on `engine` (for a test file's top level, so that its describe blocks
+ * Starts an S3 server on `engine` (at a test file's top level, so that its describe blocks
  * can be skipped by name). When the engine cannot run here, prints `[skip] <reason>` and
- * resolves to the reason; it never substitutes another engine. The caller stops the factory.
+ * resolves to the reason; it never substitutes another engine. The caller stops the server.
  */
-export async function s3StoragesOrSkip(engine: S3Engine): Promise<NamedS3Storages> {
+export async function startS3OrSkip(
+  engine: S3Engine,
+): Promise<{ s3: TestS3; skip?: undefined } | { s3?: undefined; skip: string }> {
   try {
-    return { engine, factory: await s3Storages(engine) }
+    return { s3: await startS3({ engine }) }
   } catch (error) {
     if (!(error instanceof S3EngineUnavailableError)) throw error
     console.warn(`[skip] ${error.message}`)
-    return { engine, skip: error.message }
+    return { skip: error.message }
   }
+}
+
+/** {@link startS3OrSkip}, as storages (a new prefix each); the caller stops the factory. */
+export async function s3StoragesOrSkip(engine: S3Engine): Promise<NamedS3Storages> {
+  const started = await startS3OrSkip(engine)
+  return started.s3 ? { engine, factory: storagesOn(started.s3) } : { engine, skip: started.skip }
 }
 
 /** A database server (or file directory) for one test file. */
