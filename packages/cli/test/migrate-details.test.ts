@@ -21,21 +21,12 @@ import {
   type DatabaseServer,
   type StorageServer,
   type World,
+  migrateLegacyBodyArgs,
 } from './support.js'
 
 const ROWS = 3_000
 const BATCH = 100
-const MIGRATE = [
-  'migrate',
-  '-e',
-  'Document',
-  '-a',
-  'body',
-  '--from-column',
-  'legacy_body',
-  '--batch-size',
-  String(BATCH),
-]
+const MIGRATE = migrateLegacyBodyArgs(BATCH)
 
 describe('migrate: Ctrl-C, --dry-run, concurrent writes, copies that do not verify (SQLite, filesystem storage)', () => {
   let database: DatabaseServer

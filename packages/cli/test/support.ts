@@ -350,3 +350,18 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
 }
+
+/** The `attrstore migrate` arguments that copy Document.legacy_body into the body attribute's storage. */
+export function migrateLegacyBodyArgs(batchSize: number): string[] {
+  return [
+    'migrate',
+    '-e',
+    'Document',
+    '-a',
+    'body',
+    '--from-column',
+    'legacy_body',
+    '--batch-size',
+    String(batchSize),
+  ]
+}

@@ -19,6 +19,7 @@ import {
   type DocumentRow,
   type NamedStorageServer,
   type StorageKind,
+  migrateLegacyBodyArgs,
 } from '../support.js'
 
 const BATCH = 200
@@ -146,17 +147,7 @@ export function describeMigrate(
         const ROWS = sizes.killed
         const w = await world()
         await seedLegacyRows(w, ROWS)
-        const args = [
-          'migrate',
-          '-e',
-          'Document',
-          '-a',
-          'body',
-          '--from-column',
-          'legacy_body',
-          '--batch-size',
-          String(BATCH),
-        ]
+        const args = migrateLegacyBodyArgs(BATCH)
         const child = startCli(w, [...args, '--no-progress'])
         const outcome = collect(child)
         const migratedCount = async (): Promise<number> => {
