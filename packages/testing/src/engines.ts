@@ -15,3 +15,14 @@ export class S3EngineUnavailableError extends Error {
     this.engine = engine
   }
 }
+
+/** A server `startS3` started (or found), before its bucket is made. */
+export interface Running {
+  endpoint: string
+  region: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
+  stop(): Promise<void>
+}
+
+/** The region test servers answer for. */
+export const TEST_REGION = 'us-east-1'
