@@ -55,6 +55,10 @@ export class ObjectLocks {
       await queryRunner.query('SELECT pg_advisory_xact_lock_shared($1::bigint)', [lockId(identity)])
       return undefined
     }
+    // The connection first, then the lock, as clean-ups do: they wait for this lock while
+    // holding connections, so waiting for one of those under it (the statement of an
+    // insert outside a transaction connects lazily) deadlocks once the pool is used up.
+    if (!queryRunner.isReleased) await queryRunner.connect()
     return localLocks.acquire(identity, false)
   }
 
