@@ -152,12 +152,23 @@ export default class StallWatchdog implements Reporter {
         lines.push(`    ${label}, running for ${Math.round((now - since) / 1000)} s`)
       }
     }
-    for (const record of readCurrentTests(this.records)) {
+    const workers = readCurrentTests(this.records)
+    for (const record of workers) {
       const what = record.test ? `test "${record.test}"` : 'no test (between tests or in a hook)'
       lines.push(
         `  worker ${record.pid}: ${record.file}: ${what}, for ${Math.round((now - record.since) / 1000)} s`,
       )
     }
-    process.stderr.write(`${lines.join('\n')}\n`, () => process.exit(1))
+    process.stderr.write(`${lines.join('\n')}\n`, () => {
+      // A blocked worker would outlive the run, and keep the servers it started.
+      for (const { pid } of workers) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }
+      process.exit(1)
+    })
   }
 }

@@ -123,8 +123,7 @@ export function startDaemon(
   if (pid === undefined) {
     throw new Error(`Could not start ${name} (${command})`)
   }
-  alive.add(pid)
-  tellReaper(`+${pid}`)
+  const forget = killGroupIfThisProcessDies(pid)
   return {
     name,
     pid,
@@ -142,9 +141,21 @@ export function startDaemon(
         ])
         clearTimeout(timer)
       }
-      alive.delete(pid)
-      tellReaper(`-${pid}`)
+      forget()
     },
+  }
+}
+
+/**
+ * Has the process group `pid` leads killed should this process exit or die (SIGKILL
+ * included) before calling the function returned, which cancels that.
+ */
+export function killGroupIfThisProcessDies(pid: number): () => void {
+  alive.add(pid)
+  tellReaper(`+${pid}`)
+  return () => {
+    alive.delete(pid)
+    tellReaper(`-${pid}`)
   }
 }
 

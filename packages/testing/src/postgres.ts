@@ -9,6 +9,7 @@ import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
+import { killGroupIfThisProcessDies, removeIfThisProcessDies } from './daemons.js'
 import { freePort } from './ports.js'
 import { stopChild } from './stop-child.js'
 import {
@@ -64,6 +65,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const account = process.getuid?.() === 0 ? await serverAccount() : undefined
   const binaries = await postgresBinaries(account)
   const directory = await mkdtemp(path.join(tmpdir(), 'attrstore-pg-'))
+  const keepDirectory = removeIfThisProcessDies(directory)
   let server: ChildProcess | undefined
   try {
     // The server's user must enter this directory; the data directory must be its own.
@@ -125,15 +127,17 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       version: binaries.version.replace(/-.*$/, ''),
       createDatabase,
       stop() {
-        stopping ??= stopServer(running).finally(() =>
-          rm(directory, { recursive: true, force: true }),
-        )
+        stopping ??= stopServer(running).finally(async () => {
+          await rm(directory, { recursive: true, force: true })
+          keepDirectory()
+        })
         return stopping
       },
     }
   } catch (error) {
     if (server) await stopServer(server)
     await rm(directory, { recursive: true, force: true })
+    keepDirectory()
     if (error instanceof PostgresUnavailableError) throw error
     throw new PostgresUnavailableError((error as Error).message, { cause: error })
   }
@@ -177,26 +181,20 @@ function runToCompletion(
   })
 }
 
-/** Servers still running, killed if this process exits without stopping them. */
-const running = new Set<ChildProcess>()
-let exitHookInstalled = false
-
 function startServer(
   command: string,
   args: string[],
   account: ServerAccount | undefined,
   timeoutMs: number,
 ): Promise<ChildProcess> {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true
-    process.once('exit', () => {
-      for (const child of running) child.kill('SIGKILL')
-    })
-  }
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...(account ?? {}), stdio: ['ignore', 'ignore', 'pipe'] })
-    running.add(child)
-    child.once('exit', () => running.delete(child))
+    // Its own process group, killed with its backends should this process die first.
+    const child = spawn(command, args, {
+      ...(account ?? {}),
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    if (child.pid !== undefined) child.once('exit', killGroupIfThisProcessDies(child.pid))
     const tail = stderrTail(child)
     let ready = false
     const fail = (error: Error): void => {
