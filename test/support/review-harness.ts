@@ -1,7 +1,7 @@
 /**
  * Shared set-up of the review tests (test/typeorm/review*.test.ts): one database server and
  * one filesystem storage factory per database kind, a fresh world per test, and helpers to
- * check DESIGN.md's "loses no data" rule and to make bodies that are slow or that fail.
+ * check the "loses no data" rule of docs/architecture.md and to make bodies that are slow or that fail.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect } from 'vitest'
 import type { Repository } from 'typeorm'

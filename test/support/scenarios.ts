@@ -1,5 +1,5 @@
 /**
- * DESIGN.md's transaction table, for every way TypeORM writes and loads, against one
+ * the transaction table of docs/architecture.md, for every way TypeORM writes and loads, against one
  * database kind and one storage kind. After each scenario both sides are checked: each
  * committed row's key resolves to its bytes, and the storage holds exactly the objects
  * the rows reference (no orphan, nothing missing), unless the scenario says otherwise.

@@ -1,6 +1,6 @@
 /**
  * Random sequences of the write paths, committed or rolled back, with the invariant of
- * DESIGN.md checked after every step: every committed row's key resolves to its bytes,
+ * docs/architecture.md checked after every step: every committed row's key resolves to its bytes,
  * and the storage holds exactly the objects the rows reference. Seeded, so a failure
  * names its seed and replays.
  */

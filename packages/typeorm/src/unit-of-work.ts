@@ -5,7 +5,7 @@ import { currentOperation, type OperationScope } from './typeorm-hooks.js'
 
 /**
  * What a transaction's (or, outside transactions, an operation's) work did to storages,
- * settled when its outcome is known: the rows of DESIGN.md's transaction table.
+ * settled when its outcome is known: the rows of the transaction table in docs/architecture.md.
  *
  * - An upload is deleted if its transaction rolls back (or, outside a transaction, if its
  *   operation fails before anything was written), and also at commit if no statement
