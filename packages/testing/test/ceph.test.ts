@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { S3EngineUnavailableError, startS3 } from '../src/s3.js'
 import { describe, expect, it } from 'vitest'
 import { missingCommands } from '../src/daemons.js'
 import { cephDaemonsOf, eventually, running, type CephProcess } from './ceph-processes.js'
+import { firstJsonLine, spawnFixture } from './fixture-process.js'
 
 const missing = await missingCommands(['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin'])
 const skip = missing.length > 0 ? `${missing.join(', ')} not installed` : undefined
@@ -69,31 +68,9 @@ describe.skipIf(skip)(`startS3({ engine: "ceph" })${skip ? ` (skipped: ${skip})`
   })
 
   it('the daemons and their directory do not outlive a process killed with SIGKILL', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=@attrstore/source',
-        '--import',
-        'tsx',
-        path.join(import.meta.dirname, 'fixtures', 'ceph-until-killed.ts'),
-      ],
-      { cwd: path.resolve(import.meta.dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    let timer: NodeJS.Timeout | undefined
-    const daemons = await Promise.race([
-      new Promise<CephProcess[]>((resolve, reject) => {
-        createInterface({ input: child.stdout }).once('line', (line) =>
-          resolve(JSON.parse(line) as CephProcess[]),
-        )
-        child.once('exit', (code) => reject(new Error(`the child exited early (${code})`)))
-      }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('no cluster within 100 s')), 100_000)
-      }),
-    ]).finally(() => {
-      clearTimeout(timer)
-      if (child.exitCode === null) child.kill('SIGKILL')
-    })
+    const child = spawnFixture('ceph-until-killed.ts')
+    const daemons = await firstJsonLine<CephProcess[]>(child, 'cluster', 100_000)
+    child.kill('SIGKILL')
     expect(daemons.map((daemon) => daemon.command).sort()).toEqual([
       'ceph-mon',
       'ceph-osd',

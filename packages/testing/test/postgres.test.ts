@@ -1,15 +1,14 @@
-import { spawn } from 'node:child_process'
 import { cp, chmod, mkdtemp, rm, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { connect } from 'node:net'
 import { arch, platform, tmpdir } from 'node:os'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { PostgresUnavailableError, startPostgres } from '@attrstore/testing'
 import { postgresBinaries, serverAccount } from '../src/postgres-binaries.js'
 import { eventually } from './ceph-processes.js'
+import { firstJsonLine, spawnFixture } from './fixture-process.js'
 
 /** Whether something accepts TCP connections on the loopback port. */
 function listening(port: number): Promise<boolean> {
@@ -46,33 +45,8 @@ describe('startPostgres', () => {
   })
 
   it('the server does not outlive a process killed with SIGKILL', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=@attrstore/source',
-        '--import',
-        'tsx',
-        path.join(import.meta.dirname, 'fixtures', 'postgres-until-killed.ts'),
-      ],
-      { cwd: path.resolve(import.meta.dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    let timer: NodeJS.Timeout | undefined
-    const { port } = await Promise.race([
-      new Promise<{ port: number }>((resolve, reject) => {
-        createInterface({ input: child.stdout }).once('line', (line) =>
-          resolve(JSON.parse(line) as { port: number }),
-        )
-        child.once('exit', (code) => reject(new Error(`the child exited early (${code})`)))
-      }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('no server within 60 s')), 60_000)
-      }),
-    ])
-      .catch((error: unknown) => {
-        child.kill('SIGKILL')
-        throw error
-      })
-      .finally(() => clearTimeout(timer))
+    const child = spawnFixture('postgres-until-killed.ts')
+    const { port } = await firstJsonLine<{ port: number }>(child, 'server', 60_000)
     expect(await listening(port)).toBe(true)
     child.kill('SIGKILL')
     expect(await eventually(async () => !(await listening(port)), 10_000)).toBe(true)
