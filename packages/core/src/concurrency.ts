@@ -1,22 +1,7 @@
-/** Runs `task` over `items` with at most `limit` in flight; rejects with the first failure. */
-export async function runBounded<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T
-      await task(item)
-    }
-  })
-  await Promise.all(workers)
-}
-
 /**
- * Caps how many calls run at once across independent callers (e.g. the downloads of an
- * eager load of many rows, each started by its own `afterLoad`).
+ * Caps how many calls run at once across independent callers (the downloads of an eager
+ * load of many rows, each started by its own `afterLoad`; a `Limiter(1)` is a mutex). The
+ * one concurrency primitive of attrstore: {@link runBounded} is built on it.
  */
 export class Limiter {
   private active = 0
@@ -25,6 +10,11 @@ export class Limiter {
   constructor(readonly limit: number) {
     if (!(Number.isInteger(limit) && limit > 0))
       throw new RangeError(`limit must be a positive integer, got ${limit}`)
+  }
+
+  /** Calls in flight now. */
+  get running(): number {
+    return this.active
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
@@ -37,4 +27,37 @@ export class Limiter {
       this.waiting.shift()?.()
     }
   }
+}
+
+/**
+ * Runs `task` over `items` with at most `limit` in flight. A failure (or `signal` aborting)
+ * stops tasks from starting, and the call returns only once every started task has
+ * settled: nothing keeps running behind the caller's back whose results (an uploaded copy,
+ * say) the caller must still see to clean up. Rejects with the first failure, else with the
+ * signal's reason if it aborted.
+ */
+export async function runBounded<T>(
+  items: Iterable<T>,
+  limit: number,
+  task: (item: T) => Promise<unknown>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const limiter = new Limiter(limit)
+  let failure: { error: unknown } | undefined
+  const settled: Array<Promise<void>> = []
+  for (const item of items) {
+    settled.push(
+      limiter.run(async () => {
+        if (failure || signal?.aborted) return
+        try {
+          await task(item)
+        } catch (error) {
+          failure ??= { error }
+        }
+      }),
+    )
+  }
+  await Promise.all(settled)
+  if (failure) throw failure.error
+  signal?.throwIfAborted()
 }

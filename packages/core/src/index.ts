@@ -33,8 +33,8 @@ export {
   MAX_KEY_BYTES,
 } from './keys.js'
 export type { KeyContext, KeyGenerator } from './keys.js'
-export { DigestStream, sha256Hex, isSha256Hex } from './integrity.js'
-export type { Digest, DigestStreamOptions } from './integrity.js'
+export { DigestStream, hashStream, sha256Hex, isSha256Hex } from './integrity.js'
+export type { Digest, DigestStreamOptions, HashedStream } from './integrity.js'
 export { BaseStorage, resolveRange } from './base-storage.js'
 export { Limiter, runBounded } from './concurrency.js'
 export type { BaseStorageOptions, NewObject } from './base-storage.js'

@@ -80,6 +80,38 @@ export class DigestStream extends Transform {
   }
 }
 
+/** What {@link hashStream} read: the size and SHA-256 of a whole stream, and its bytes when kept. */
+export interface HashedStream extends Digest {
+  /** The whole content, when `keep` was asked for. */
+  bytes?: Buffer
+}
+
+/**
+ * Reads `source` to its end and returns its size and SHA-256 (and, with `keep`, its bytes):
+ * the one place that hashes a stream read back from a storage (a migration's check of its
+ * copy, a load that remembers what it read).
+ */
+export async function hashStream(
+  source: AsyncIterable<Uint8Array | string>,
+  options: { keep?: boolean } = {},
+): Promise<HashedStream> {
+  const hash = createHash('sha256')
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of source) {
+    const bytes =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk)
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    hash.update(bytes)
+    size += bytes.length
+    if (options.keep) chunks.push(bytes)
+  }
+  const sha256 = hash.digest('hex')
+  if (!options.keep) return { size, sha256 }
+  return { size, sha256, bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) }
+}
+
 /** Normalises a user-supplied hex SHA-256 and rejects anything that is not one. */
 export function isSha256Hex(value: string): boolean {
   return /^[0-9a-fA-F]{64}$/.test(value)
