@@ -1,5 +1,3 @@
-import path from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { ConfigurationError, type AttributeStorage } from '@attrstore/core'
 import { storageBindings } from '@attrstore/typeorm'
 import type { DataSource, EntityMetadata } from 'typeorm'
@@ -77,40 +75,25 @@ export function selectBindings(all: readonly Binding[], filter: BindingFilter = 
 }
 
 /**
- * Where a storage keeps its objects, when it can be told: two storage objects with the same
- * location are the same store. The storage's own `location` (part of the contract:
- * `file:///var/lib/files`, an S3 URL...) when it has one; else, for older storages, derived
- * from a filesystem root or an S3 bucket and prefix. Always ends with "/" so that nesting
- * is a prefix test. Undefined for storages that do not say (wrappers, custom storages):
- * those are told apart by object identity.
+ * Where a storage keeps its objects: its `location` (part of the contract:
+ * `file:///var/lib/files`, an S3 URL...; `instance:<uuid>` for storages that address
+ * objects of their own), ending with "/" so that nesting is a prefix test. Two storage
+ * objects with the same location are the same store.
  */
-export function storageLocation(storage: AttributeStorage): string | undefined {
-  const probe = storage as unknown as Record<string, unknown>
-  const slash = (location: string): string => `${location.replace(/\/+$/, '')}/`
-  if (typeof probe.location === 'string' && probe.location !== '') return slash(probe.location)
-  if (typeof probe.root === 'string' && typeof probe.removeStaleTemporaryFiles === 'function') {
-    return slash(pathToFileURL(path.resolve(probe.root)).href)
+export function storageLocation(storage: AttributeStorage): string {
+  const { location } = storage
+  if (typeof location !== 'string' || location === '') {
+    throw new ConfigurationError(
+      `${storage.constructor?.name ?? 'A storage'} has no location: AttributeStorage.location is ` +
+        'required (BaseStorage gives every instance one)',
+    )
   }
-  const config = (
-    typeof probe.config === 'object' && probe.config !== null ? probe.config : probe
-  ) as Record<string, unknown>
-  if (typeof config.bucket === 'string') {
-    const endpoint =
-      typeof config.endpoint === 'string' ? config.endpoint.replace(/\/+$/, '') : 'aws'
-    const prefix =
-      typeof config.keyPrefix === 'string'
-        ? config.keyPrefix
-        : typeof config.prefix === 'string'
-          ? config.prefix
-          : ''
-    return slash(`s3:${endpoint}/${config.bucket}/${prefix}`)
-  }
-  return undefined
+  return `${location.replace(/\/+$/, '')}/`
 }
 
 /** Every stored attribute whose objects live in one store: what gc and stat work on. */
 export interface StorageGroup {
-  /** The location, or a name made from the storage's class for storages without one. */
+  /** The location, or a name made from the storage's class for `instance:` locations. */
   label: string
   /** The storage listed and deleted from. */
   storage: AttributeStorage
@@ -126,14 +109,13 @@ export interface StorageGroup {
  * would show the inner one's objects, and its own files, under other names.
  */
 export function groupByStorage(bindings: readonly Binding[]): StorageGroup[] {
-  const groups = new Map<string | AttributeStorage, StorageGroup>()
+  const groups = new Map<string, StorageGroup>()
   const anonymous = new Map<string, number>()
   for (const binding of bindings) {
     const location = storageLocation(binding.storage)
-    const id = location ?? binding.storage
-    let group = groups.get(id)
+    let group = groups.get(location)
     if (!group) {
-      let label = location?.startsWith('instance:') ? undefined : location
+      let label = location.startsWith('instance:') ? undefined : location
       if (label === undefined) {
         const kind = binding.storage.constructor?.name ?? 'storage'
         const count = (anonymous.get(kind) ?? 0) + 1
@@ -141,12 +123,12 @@ export function groupByStorage(bindings: readonly Binding[]): StorageGroup[] {
         label = count === 1 ? kind : `${kind}#${count}`
       }
       group = { label, storage: binding.storage, storages: [], users: [] }
-      groups.set(id, group)
+      groups.set(location, group)
     }
     if (!group.storages.includes(binding.storage)) group.storages.push(binding.storage)
     group.users.push(binding)
   }
-  const located = [...groups.keys()].filter((id): id is string => typeof id === 'string')
+  const located = [...groups.keys()]
   for (const outer of located) {
     for (const inner of located) {
       if (inner !== outer && inner.startsWith(outer)) {
@@ -163,7 +145,5 @@ export function groupByStorage(bindings: readonly Binding[]): StorageGroup[] {
 
 /** Whether two storages are the same store (same object or same location). */
 export function sameStore(a: AttributeStorage, b: AttributeStorage): boolean {
-  if (a === b) return true
-  const location = storageLocation(a)
-  return location !== undefined && location === storageLocation(b)
+  return a === b || storageLocation(a) === storageLocation(b)
 }

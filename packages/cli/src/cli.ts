@@ -470,20 +470,15 @@ function printGarbage(out: (line?: string) => void, report: GarbageReport): void
       `  recent, kept          ${tallyText(store.recent)}  (unreferenced, younger than the grace period)`,
     )
     if (store.undated.count) out(`  undated, kept         ${tallyText(store.undated)}`)
-    if (store.temporaryFiles !== undefined) {
+    if (store.staleWrites !== undefined) {
+      const stale = store.staleWrites
       out(
-        `  stale temp files      ${store.temporaryFiles === 'skipped' ? 'not checked in a dry run' : `${tallyText(store.temporaryFiles)} removed`}`,
-      )
-    }
-    if (store.multipartUploads !== undefined) {
-      const uploads = store.multipartUploads
-      out(
-        `  stale multipart       ${
-          uploads === 'skipped'
-            ? 'not checked in a dry run'
-            : uploads === 'unsupported'
-              ? 'not listable on this server'
-              : `${formatCount(uploads.count)} aborted`
+        `  stale ${stale.kind.padEnd(15)} ${
+          !stale.supported
+            ? 'not listable on this server'
+            : report.dryRun
+              ? `${formatCount(stale.found - stale.kept)} would be removed`
+              : `${formatCount(stale.removed)}${stale.bytes === undefined ? '' : ` (${formatBytes(stale.bytes)})`} removed${stale.failed ? `, ${formatCount(stale.failed)} failed` : ''}`
         }`,
       )
     }

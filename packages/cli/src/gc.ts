@@ -1,3 +1,4 @@
+import type { StaleWritesReport } from '@attrstore/core'
 import type { DataSource } from 'typeorm'
 import { type Binding, type BindingFilter, bindingLabel, selectStores } from './bindings.js'
 import type { ProgressListener } from './progress.js'
@@ -10,7 +11,7 @@ export interface CollectGarbageOptions extends BindingFilter {
   bindings?: readonly Binding[]
   /**
    * Unreferenced objects younger than this are kept: their row may not be committed yet.
-   * Default 24 h. Also the age past which temporary files and multipart uploads are stale.
+   * Default 24 h. Also the age past which leftovers of interrupted writes are stale.
    */
   graceMs?: number
   /** Really delete. Default false: a dry run that only counts. */
@@ -57,13 +58,12 @@ export interface StoreGarbageReport {
   recent: Tally
   /** Unreferenced, with no modification date from the storage: kept. */
   undated: Tally
-  /** Stale temporary files of a filesystem storage removed; `skipped` in a dry run; absent when not applicable. */
-  temporaryFiles?: Tally | 'skipped'
   /**
-   * Stale multipart uploads of an S3 storage aborted; `skipped` in a dry run; `unsupported`
-   * when the server cannot list them; absent when not applicable.
+   * What the store's `cleanStaleWrites` found and removed of interrupted writes older than
+   * the grace period (temporary files, multipart uploads...; nothing removed in a dry
+   * run); absent when the storage has no such clean-up.
    */
-  multipartUploads?: Tally | 'skipped' | 'unsupported'
+  staleWrites?: StaleWritesReport
   /** The store keeps superseded objects on purpose (`autoDelete: false`): counted, not deleted. */
   keptByPolicy?: true
   /** False when stopped before the end of the listing. */
@@ -92,21 +92,11 @@ function add(into: Tally, bytes: number): void {
   into.bytes += bytes
 }
 
-/** Reads `{ removed | aborted | count, bytes }`-like reports of the storages' own clean-ups. */
-function asTally(report: unknown): Tally {
-  const value = (report ?? {}) as Record<string, unknown>
-  const count = [value.removed, value.aborted, value.count].find((n) => typeof n === 'number')
-  return {
-    count: (count as number | undefined) ?? 0,
-    bytes: typeof value.bytes === 'number' ? value.bytes : 0,
-  }
-}
-
 /**
  * The garbage collector: lists every object of each store, asks the database which ones
  * rows reference (every stored attribute using the store, soft-deleted rows included),
- * and deletes the unreferenced ones older than the grace period. Also removes stale
- * temporary files (filesystem) and aborts stale multipart uploads (S3).
+ * and deletes the unreferenced ones older than the grace period. Also has each store's
+ * `cleanStaleWrites`, where it has one, remove what interrupted writes left behind.
  *
  * Dry run by default. Safety rules: an object is deleted only when it was listed, no row
  * of any user of its store references it, and the storage dates it before the grace
@@ -182,32 +172,10 @@ export async function collectGarbage(
       report.complete = false
       break
     }
-    const cleaner = group.storages.find(
-      (s) =>
-        typeof (s as unknown as Record<string, unknown>).removeStaleTemporaryFiles === 'function',
-    )
-    if (cleaner) {
-      store.temporaryFiles = dryRun
-        ? 'skipped'
-        : asTally(
-            await (
-              cleaner as unknown as { removeStaleTemporaryFiles(ms: number): Promise<unknown> }
-            ).removeStaleTemporaryFiles(graceMs),
-          )
-    }
-    const aborter = group.storages.find(
-      (s) =>
-        typeof (s as unknown as Record<string, unknown>).abortStaleMultipartUploads === 'function',
-    )
-    if (aborter && dryRun) store.multipartUploads = 'skipped'
-    else if (aborter) {
-      const outcome = await (
-        aborter as unknown as { abortStaleMultipartUploads(ms: number): Promise<unknown> }
-      ).abortStaleMultipartUploads(graceMs)
-      store.multipartUploads =
-        (outcome as { supported?: unknown } | undefined)?.supported === false
-          ? 'unsupported'
-          : asTally(outcome)
+    // Storages of one store address the same leftovers: one clean-up is enough.
+    const cleaner = group.storages.find((storage) => storage.cleanStaleWrites)
+    if (cleaner?.cleanStaleWrites) {
+      store.staleWrites = await cleaner.cleanStaleWrites({ olderThanMs: graceMs, dryRun })
     }
   }
   return report

@@ -122,7 +122,7 @@ export interface AttributeStorage {
    * know whether a key is still referenced (the TypeORM integration, the garbage collector)
    * compares locations, not storage objects.
    */
-  readonly location?: string
+  readonly location: string
   /**
    * `false`: objects superseded or removed by committed work are kept (a versioned bucket,
    * a retention policy, the original cube's `s3-auto-delete: false`); uploads of work that
@@ -163,6 +163,109 @@ export interface AttributeStorage {
   list(prefix?: string): AsyncIterable<ListedObject>
   /** Re-reads an object and checks it against its recorded SHA-256. */
   verify(key: string): Promise<VerifyResult>
+
+  // Optional capabilities. A storage declares the ones it has; code that uses one checks
+  // for its presence (`if (storage.cleanStaleWrites)`) and never for a class. The
+  // conformance suite checks each where a storage has it. A wrapper forwards only the
+  // capabilities its wrapped storage has.
+
+  /**
+   * Removes the leftovers of interrupted writes (a crash, a kill) older than
+   * `olderThanMs`: what a storage accumulates that no reference will ever name (the
+   * filesystem's temporary files, S3's unfinished multipart uploads). Committed objects
+   * are never touched, whatever their age. The garbage collector calls it.
+   * Throws `ConfigurationError` for an `olderThanMs` that is no duration >= 0.
+   */
+  cleanStaleWrites?(options: StaleWritesOptions): Promise<StaleWritesReport>
+  /**
+   * Releases what the storage holds (sockets of a client it built itself, never one
+   * given to it). Idempotent. The storage is not to be used afterwards.
+   */
+  dispose?(): Promise<void>
+  /**
+   * A URL anyone can GET the object from until it expires, without credentials: to hand
+   * a download to a browser without streaming it through the application.
+   */
+  signedUrl?(key: string, options: SignedUrlOptions): Promise<SignedUrl>
+  /**
+   * Prepares an upload a client (a browser) sends straight to the backend: the returned
+   * `key` is the reference the upload will create (write-once: the upload cannot
+   * overwrite anything), and the backend refuses bodies over `maxSize`.
+   */
+  createDirectUpload?(options: DirectUploadOptions): Promise<DirectUpload>
+}
+
+/** Options of {@link AttributeStorage.cleanStaleWrites}. */
+export interface StaleWritesOptions {
+  /** Only leftovers older than this many milliseconds go: younger writes may still be running. */
+  olderThanMs: number
+  /** Count what would be removed, remove nothing. */
+  dryRun?: boolean
+  signal?: AbortSignal
+}
+
+/** Outcome of {@link AttributeStorage.cleanStaleWrites}. */
+export interface StaleWritesReport {
+  /** What the leftovers are, for reports: `'temporary files'`, `'multipart uploads'`... */
+  kind: string
+  /** False when the backend cannot list its leftovers (fauxqs, s3rver): nothing was done. */
+  supported: boolean
+  /**
+   * Leftovers found: `removed + kept + failed` in a real run; in a dry run, `found - kept`
+   * is what a real run would remove.
+   */
+  found: number
+  /** Removed (0 in a dry run). */
+  removed: number
+  /** Younger than the cut-off: left alone, they may still be running. */
+  kept: number
+  /** Could not be removed (0 in a dry run). */
+  failed: number
+  /** Bytes removed, when the storage can tell. */
+  bytes?: number
+}
+
+/** Options of {@link AttributeStorage.signedUrl}. */
+export interface SignedUrlOptions {
+  /** Seconds the URL stays valid. */
+  expiresIn: number
+  /** The `Content-Disposition` the response carries: shown in the browser, or saved. */
+  disposition?: 'inline' | 'attachment'
+  /** The file name in the `Content-Disposition`. */
+  fileName?: string
+  /** The `Content-Type` the response carries, whatever was recorded. */
+  contentType?: string
+}
+
+/** A URL that serves one object until it expires. */
+export interface SignedUrl {
+  url: string
+  expiresAt: Date
+}
+
+/** Options of {@link AttributeStorage.createDirectUpload}. */
+export interface DirectUploadOptions {
+  /** Who the object is for: passed to the key generator. */
+  context?: KeyContext
+  /** Largest body in bytes the backend accepts. */
+  maxSize: number
+  /** The media type the upload must carry. */
+  contentType?: string
+  /** Seconds the upload stays possible. */
+  expiresIn: number
+}
+
+/** How a client sends a direct upload. */
+export interface DirectUpload {
+  /** The reference the upload will create (keep it in the column once the upload is done). Write-once. */
+  key: string
+  method: 'POST' | 'PUT'
+  url: string
+  /** For `POST`: the form fields to send, in this order, with the file field last. */
+  fields?: Record<string, string>
+  /** Headers the request must carry. */
+  headers?: Record<string, string>
+  expiresAt: Date
 }
 
 export type { Body } from './body.js'

@@ -1,10 +1,16 @@
 export type {
   AttributeStorage,
   ByteRange,
+  DirectUpload,
+  DirectUploadOptions,
   ListedObject,
   ObjectStat,
   OpenedObject,
   ReadOptions,
+  SignedUrl,
+  SignedUrlOptions,
+  StaleWritesOptions,
+  StaleWritesReport,
   VerifyResult,
   WriteOptions,
   WriteProgress,
@@ -39,3 +45,4 @@ export { BaseStorage, resolveRange } from './base-storage.js'
 export { Limiter, runBounded } from './concurrency.js'
 export type { BaseStorageOptions, NewObject } from './base-storage.js'
 export { MemoryStorage } from './memory-storage.js'
+export { staleWritesCutoff } from './stale-writes.js'

@@ -27,9 +27,12 @@ import {
   type ObjectStat,
   type OpenedObject,
   type ReadOptions,
+  type StaleWritesOptions,
+  type StaleWritesReport,
 } from '@attrstore/core'
 import { shardedKeyGenerator } from './keys.js'
 import { Layout, RESERVED_DIRECTORY } from './layout.js'
+import { cleanTemporaryFiles } from './stale-writes.js'
 
 export interface BytesFileSystemStorageOptions extends BaseStorageOptions {
   /** Directory that holds every object. Created on first write. */
@@ -38,12 +41,6 @@ export interface BytesFileSystemStorageOptions extends BaseStorageOptions {
   fileMode?: number
   /** fsync each file and its directory before a write resolves. Default true. */
   fsync?: boolean
-}
-
-/** Outcome of {@link BytesFileSystemStorage.removeStaleTemporaryFiles}. */
-export interface TemporaryFilesReport {
-  removed: number
-  bytes: number
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -63,8 +60,8 @@ const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR'])
  * - sharded `ab/cd/<uuid>.ext` keys by default, keeping the file name's extension;
  * - the SHA-256 of each object is recorded under `root/.attrstore/sha256/`.
  *
- * Interrupted writes leave `root/.attrstore/tmp/*.tmp` files; remove them with
- * {@link removeStaleTemporaryFiles} (the garbage collector does).
+ * Interrupted writes leave `root/.attrstore/tmp/*.tmp` files; `cleanStaleWrites` removes
+ * them (the garbage collector calls it).
  */
 export class BytesFileSystemStorage extends BaseStorage {
   readonly root: string
@@ -280,31 +277,12 @@ export class BytesFileSystemStorage extends BaseStorage {
   }
 
   /**
-   * Removes temporary files left by writes that never finished (a crash, a kill) and that
-   * are older than `olderThanMs` (default 24 h, so writes in flight are never touched).
+   * Removes the temporary files (`root/.attrstore/tmp/*.tmp`) of writes that never
+   * finished (a crash, a kill) and that are older than `olderThanMs`; younger ones may be
+   * writes in flight. The garbage collector calls it.
    */
-  async removeStaleTemporaryFiles(
-    olderThanMs = 24 * 60 * 60 * 1000,
-  ): Promise<TemporaryFilesReport> {
-    const report = { removed: 0, bytes: 0 }
-    const cutoff = Date.now() - olderThanMs
-    let entries
-    try {
-      entries = await opendir(this.layout.temporaryDirectory)
-    } catch (error) {
-      if (MISSING.has(errorCode(error) ?? '')) return report
-      throw error
-    }
-    for await (const entry of entries) {
-      if (!entry.isFile() || !entry.name.endsWith('.tmp')) continue
-      const full = path.join(this.layout.temporaryDirectory, entry.name)
-      const info = await stat(full).catch(() => undefined)
-      if (!info || info.mtimeMs > cutoff) continue
-      await rm(full, { force: true })
-      report.removed++
-      report.bytes += info.size
-    }
-    return report
+  cleanStaleWrites(options: StaleWritesOptions): Promise<StaleWritesReport> {
+    return cleanTemporaryFiles(this.layout.temporaryDirectory, options)
   }
 
   private translate(error: unknown, key: string): Error {

@@ -111,10 +111,19 @@ describe('BytesFileSystemStorage', () => {
     expect(leftovers[0]).toMatch(/\.tmp$/)
 
     // Too young: a write may still be in flight. Once old enough: removed.
-    expect(await storage.removeStaleTemporaryFiles()).toEqual({ removed: 0, bytes: 0 })
+    const day = { olderThanMs: 24 * 60 * 60 * 1000 }
+    expect(await storage.cleanStaleWrites(day)).toEqual({
+      kind: 'temporary files',
+      supported: true,
+      found: 1,
+      removed: 0,
+      kept: 1,
+      failed: 0,
+      bytes: 0,
+    })
     const old = new Date(Date.now() - 25 * 60 * 60 * 1000)
     await utimes(path.join(temporary, leftovers[0]!), old, old)
-    const report = await storage.removeStaleTemporaryFiles()
+    const report = await storage.cleanStaleWrites(day)
     expect(report.removed).toBe(1)
     expect(report.bytes).toBeGreaterThan(0)
     expect(await readdir(temporary)).toEqual([])

@@ -2,7 +2,6 @@ export { S3Storage } from './s3-storage.js'
 export type { S3ObjectLocation } from './s3-storage.js'
 export { RESERVED_PREFIX, SHA256_METADATA } from './session.js'
 export type { S3Capabilities } from './capabilities.js'
-export type { StaleUploadsReport } from './listing.js'
 export { resolveS3Config, envFlag, checkEndpoint } from './config.js'
 export type {
   EndpointSource,

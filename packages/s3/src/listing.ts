@@ -5,23 +5,16 @@ import {
   ListObjectsV2Command,
   ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3'
-import { ConfigurationError, type ListedObject } from '@attrstore/core'
+import {
+  staleWritesCutoff,
+  type ListedObject,
+  type StaleWritesOptions,
+  type StaleWritesReport,
+} from '@attrstore/core'
 import type { Capabilities } from './capabilities.js'
 import { isNotFound, isServerFault, isUnsupported } from './errors.js'
 import { formatReference, parseReference } from './reference.js'
 import type { S3Session } from './session.js'
-
-/** Outcome of {@link S3Storage.abortStaleMultipartUploads}. */
-export interface StaleUploadsReport {
-  /** False when the server cannot list multipart uploads (nothing was done). */
-  supported: boolean
-  /** Unfinished uploads found under the storage's prefix. */
-  found: number
-  aborted: number
-  /** Younger than the cut-off: left alone, they may still be running. */
-  kept: number
-  failed: number
-}
 
 interface ListPage {
   contents: Array<{ Key?: string; Size?: number; LastModified?: Date }>
@@ -194,22 +187,25 @@ export class Listings {
   }
 
   /**
-   * Aborts the multipart uploads under the prefix started more than `olderThanMs` ago:
-   * what a process killed mid-upload leaves behind, billed by S3 until aborted.
+   * Aborts the multipart uploads under the prefix started before the cut-off: what a
+   * process killed mid-upload leaves behind, billed by S3 until aborted.
    */
-  async abortStaleMultipartUploads(olderThanMs: number): Promise<StaleUploadsReport> {
+  async cleanStaleUploads(options: StaleWritesOptions): Promise<StaleWritesReport> {
     const { session } = this
-    if (!(Number.isFinite(olderThanMs) && olderThanMs >= 0)) {
-      throw new ConfigurationError(
-        `olderThanMs must be a duration >= 0, got ${String(olderThanMs)}`,
-      )
+    const cutoff = staleWritesCutoff(options)
+    const report: StaleWritesReport = {
+      kind: 'multipart uploads',
+      supported: true,
+      found: 0,
+      removed: 0,
+      kept: 0,
+      failed: 0,
     }
-    const report: StaleUploadsReport = { supported: true, found: 0, aborted: 0, kept: 0, failed: 0 }
-    const cutoff = Date.now() - olderThanMs
     const { keyPrefix } = session
     let keyMarker: string | undefined
     let uploadIdMarker: string | undefined
     while (true) {
+      options.signal?.throwIfAborted()
       let page
       try {
         page = await session.client.send(
@@ -235,6 +231,7 @@ export class Listings {
           report.kept++
           continue
         }
+        if (options.dryRun) continue
         try {
           await session.client.send(
             new AbortMultipartUploadCommand({
@@ -244,9 +241,9 @@ export class Listings {
               ...session.payer,
             }),
           )
-          report.aborted++
+          report.removed++
         } catch (error) {
-          if (isNotFound(error)) report.aborted++
+          if (isNotFound(error)) report.removed++
           else report.failed++
         }
       }

@@ -9,6 +9,8 @@ import {
   type NewObject,
   type ObjectStat,
   type OpenedObject,
+  type StaleWritesOptions,
+  type StaleWritesReport,
   type WriteOptions,
   type WriteResult,
 } from '@attrstore/core'
@@ -21,7 +23,7 @@ import {
   type S3UrlOptions,
 } from './config.js'
 import { Deletes } from './deleting.js'
-import { Listings, type StaleUploadsReport } from './listing.js'
+import { Listings } from './listing.js'
 import { parseReference } from './reference.js'
 import { Reads } from './reading.js'
 import { RESERVED_PREFIX, S3Session } from './session.js'
@@ -102,6 +104,7 @@ export class S3Storage extends BaseStorage {
   private readonly reads: Reads
   private readonly deletes: Deletes
   private readonly listings: Listings
+  private destroyed = false
   /** The `sha256` option of the write in progress, for `putObject`. */
 
   constructor(options: S3StorageOptions) {
@@ -163,9 +166,18 @@ export class S3Storage extends BaseStorage {
     })
   }
 
-  /** Closes the client's sockets, if the storage built the client. */
+  /**
+   * Closes the client's sockets, if the storage built the client (a client of yours is
+   * yours to destroy). Idempotent. The synchronous form of {@link dispose}.
+   */
   destroy(): void {
-    if (this.session.ownsClient) this.client.destroy()
+    if (this.session.ownsClient && !this.destroyed) this.client.destroy()
+    this.destroyed = true
+  }
+
+  /** `AttributeStorage.dispose`: {@link destroy}. */
+  async dispose(): Promise<void> {
+    this.destroy()
   }
 
   /** Where a reference's bytes are: bucket, full key, version. */
@@ -252,12 +264,12 @@ export class S3Storage extends BaseStorage {
   }
 
   /**
-   * Aborts the multipart uploads under the storage's prefix that were started more than
-   * `olderThanMs` ago (default 24 h): what a process killed mid-upload leaves behind,
-   * billed by S3 until aborted. The garbage collector calls it. Servers that cannot list
-   * uploads (fauxqs, s3rver) report `supported: false`.
+   * Aborts the multipart uploads under the storage's prefix started more than
+   * `olderThanMs` ago: what a process killed mid-upload leaves behind, billed by S3 until
+   * aborted. The garbage collector calls it. Servers that cannot list uploads (fauxqs,
+   * s3rver) report `supported: false`.
    */
-  abortStaleMultipartUploads(olderThanMs = 24 * 60 * 60 * 1000): Promise<StaleUploadsReport> {
-    return this.listings.abortStaleMultipartUploads(olderThanMs)
+  cleanStaleWrites(options: StaleWritesOptions): Promise<StaleWritesReport> {
+    return this.listings.cleanStaleUploads(options)
   }
 }

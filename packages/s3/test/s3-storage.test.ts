@@ -439,8 +439,11 @@ describe('S3Storage on fauxqs', () => {
     expect(log.commands.filter((name) => name === 'HeadObjectCommand')).toEqual([])
   })
 
-  it('abortStaleMultipartUploads says when the server cannot list uploads', async () => {
-    expect(await make().abortStaleMultipartUploads(0)).toMatchObject({ supported: false, found: 0 })
+  it('cleanStaleWrites says when the server cannot list uploads', async () => {
+    expect(await make().cleanStaleWrites({ olderThanMs: 0 })).toMatchObject({
+      supported: false,
+      found: 0,
+    })
   })
 
   it('a missing bucket is a ConfigurationError naming it, for every operation', async () => {
@@ -584,9 +587,9 @@ describe('S3Storage on s3rver', () => {
     client.destroy()
   })
 
-  it('abortStaleMultipartUploads says when the server cannot list uploads', async () => {
+  it('cleanStaleWrites says when the server cannot list uploads', async () => {
     const storage = new S3Storage({ ...connection(s3) })
-    expect(await storage.abortStaleMultipartUploads(0)).toMatchObject({ supported: false })
+    expect(await storage.cleanStaleWrites({ olderThanMs: 0 })).toMatchObject({ supported: false })
     storage.destroy()
   })
 })

@@ -201,7 +201,7 @@ export function describeRealServerCases(label: string, started: { s3?: TestS3; s
           new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: `${storage.prefix}/` }),
         )
         expect(uploads.Uploads ?? []).toEqual([])
-        expect(await storage.abortStaleMultipartUploads(0)).toMatchObject({
+        expect(await storage.cleanStaleWrites({ olderThanMs: 0 })).toMatchObject({
           supported: true,
           found: 0,
         })
@@ -248,17 +248,19 @@ export function describeRealServerCases(label: string, started: { s3?: TestS3; s
         )
         expect(await listUploads()).toHaveLength(1)
         const storage = new S3Storage(options)
-        expect(await storage.abortStaleMultipartUploads()).toEqual({
+        expect(await storage.cleanStaleWrites({ olderThanMs: 24 * 60 * 60 * 1000 })).toEqual({
+          kind: 'multipart uploads',
           supported: true,
           found: 1,
-          aborted: 0,
+          removed: 0,
           kept: 1,
           failed: 0,
         })
-        expect(await storage.abortStaleMultipartUploads(0)).toEqual({
+        expect(await storage.cleanStaleWrites({ olderThanMs: 0 })).toEqual({
+          kind: 'multipart uploads',
           supported: true,
           found: 1,
-          aborted: 1,
+          removed: 1,
           kept: 0,
           failed: 0,
         })

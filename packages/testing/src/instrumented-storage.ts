@@ -46,9 +46,24 @@ export class InstrumentedStorage implements AttributeStorage {
   }
   private faults: Array<InjectedFault & { at: number }> = []
 
-  constructor(readonly inner: AttributeStorage) {}
+  // The optional capabilities exist on the wrapper only where the wrapped storage has them:
+  // `declare` keeps absent ones absent (no own property set to undefined).
+  declare readonly cleanStaleWrites?: AttributeStorage['cleanStaleWrites']
+  declare readonly dispose?: AttributeStorage['dispose']
+  declare readonly signedUrl?: AttributeStorage['signedUrl']
+  declare readonly createDirectUpload?: AttributeStorage['createDirectUpload']
 
-  get location(): string | undefined {
+  constructor(readonly inner: AttributeStorage) {
+    const forwarded: Partial<AttributeStorage> = {}
+    if (inner.cleanStaleWrites) forwarded.cleanStaleWrites = inner.cleanStaleWrites.bind(inner)
+    if (inner.dispose) forwarded.dispose = inner.dispose.bind(inner)
+    if (inner.signedUrl) forwarded.signedUrl = inner.signedUrl.bind(inner)
+    if (inner.createDirectUpload)
+      forwarded.createDirectUpload = inner.createDirectUpload.bind(inner)
+    Object.assign(this, forwarded)
+  }
+
+  get location(): string {
     return this.inner.location
   }
 

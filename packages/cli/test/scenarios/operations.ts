@@ -214,7 +214,7 @@ export function describeOperations(
           orphans: { count: 1 },
           deleted: { count: 1 },
           recent: { count: 2 },
-          temporaryFiles: { count: 1 },
+          staleWrites: { kind: 'temporary files', removed: 1 },
         })
         expect(await main.exists(crashKey)).toBe(false)
       } else {
@@ -226,7 +226,7 @@ export function describeOperations(
           deleted: { count: 0 },
           recent: { count: 3 },
         })
-        expect(young.stores[0].multipartUploads).toBeDefined()
+        expect(young.stores[0].staleWrites).toMatchObject({ kind: 'multipart uploads' })
       }
 
       const deleted: string[] = []
