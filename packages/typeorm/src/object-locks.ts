@@ -111,7 +111,7 @@ const storageIds = new WeakMap<AttributeStorage, string>()
 
 /** What a lock is about: the storage's place (its location, else the instance) and the object's key. */
 function objectIdentity(storage: AttributeStorage, reference: string): string {
-  let place = storage.location
+  let place: string | undefined = storage.location // undefined from plain-JS storages
   if (place === undefined) {
     place = storageIds.get(storage)
     if (!place) storageIds.set(storage, (place = `instance:${randomUUID()}`))
