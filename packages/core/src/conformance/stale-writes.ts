@@ -3,7 +3,7 @@ import { expect } from 'vitest'
 import type { StaleWritesReport } from '../contract.js'
 import { ConfigurationError } from '../errors.js'
 import { capabilityCheck, type StorageWith } from './capability-check.js'
-import type { SuiteContext } from './context.js'
+import { listAll, type SuiteContext } from './context.js'
 
 const CENTURY_MS = 100 * 365 * 24 * 60 * 60 * 1000
 
@@ -108,9 +108,8 @@ export function describeStaleWrites(context: SuiteContext): void {
         expect(stale(after)).toBe(0)
       }
       expect((await storage.read(key)).equals(content)).toBe(true)
-      const listed: string[] = []
-      for await (const entry of storage.list(key)) listed.push(entry.key)
-      expect(listed).toContain(key)
+      const listed = await listAll(storage, `${context.run}/cleanStaleWrites/`)
+      expect(listed.map((entry) => entry.key)).toContain(key)
     },
   )
 }
