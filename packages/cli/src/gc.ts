@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm'
 import { type Binding, type BindingFilter, bindingLabel, selectStores } from './bindings.js'
 import type { ProgressListener } from './progress.js'
-import { checkStoreMatchesRows, classify, scanStore, type ObjectState } from './scan.js'
+import { checkStoreMatchesRows, classify, scanStore, type ObjectState } from './store-scan.js'
+import { TypeOrmRowSource } from './typeorm-row-source.js'
 
 export const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000
 
@@ -118,6 +119,7 @@ export async function collectGarbage(
   options: CollectGarbageOptions = {},
 ): Promise<GarbageReport> {
   const { groups } = selectStores(dataSource, options)
+  const rows = new TypeOrmRowSource(dataSource)
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
   if (!(Number.isFinite(graceMs) && graceMs >= 0))
     throw new RangeError(`graceMs must be >= 0, got ${graceMs}`)
@@ -133,7 +135,7 @@ export async function collectGarbage(
     const keptByPolicy =
       !options.ignoreAutoDelete && group.storages.some((storage) => storage.autoDelete === false)
     const countOnly = dryRun || keptByPolicy
-    if (!countOnly) await checkStoreMatchesRows(dataSource, group)
+    if (!countOnly) await checkStoreMatchesRows(rows, group)
     const store: StoreGarbageReport = {
       ...(keptByPolicy ? { keptByPolicy: true as const } : {}),
       store: group.label,
@@ -148,7 +150,7 @@ export async function collectGarbage(
     }
     report.stores.push(store)
     store.complete = await scanStore(
-      dataSource,
+      rows,
       group,
       {
         batchSize: options.batchSize ?? 1000,
