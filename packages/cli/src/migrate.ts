@@ -73,14 +73,14 @@ class Migration {
     bindings: readonly Binding[],
     private readonly options: MigrateOptions,
   ) {
-    const [binding] = selectBindings(bindings, {
+    const binding = selectBindings(bindings, {
       entity: options.entity,
       attribute: options.attribute,
-    })
-    const { metadata, column, storage } = binding!
+    })[0]!
+    const { metadata, column, storage } = binding
     const keep = options.keepProblems ?? 1000
     this.report = {
-      attribute: bindingLabel(binding!),
+      attribute: bindingLabel(binding),
       source: '',
       destination: describeStorage(storage),
       dryRun: options.dryRun === true,
@@ -95,7 +95,7 @@ class Migration {
       complete: true,
     }
     this.context = {
-      binding: binding!,
+      binding,
       destination: storage,
       rows,
       deleteSource: options.deleteSource === true,
@@ -113,10 +113,11 @@ class Migration {
         options.onProblem?.(problem)
       },
     }
-    const source = (this.source =
+    const source: ByteSource =
       'column' in options.from
         ? new ColumnSource(this.context, options.from.column)
-        : new StorageSource(this.context, options.from.storage, bindings))
+        : new StorageSource(this.context, options.from.storage, bindings)
+    this.source = source
     this.report.source = source.description
     this.attributeOptions = storedColumns(metadata).find(
       (stored) => stored.column === column,
