@@ -2,7 +2,8 @@ import type { StaleWritesReport } from '@attrstore/core'
 import type { DataSource } from 'typeorm'
 import { type Binding, type BindingFilter, bindingLabel, selectStores } from './bindings.js'
 import type { ProgressListener } from './progress.js'
-import { checkStoreMatchesRows, classify, scanStore, type ObjectState } from './scan.js'
+import { checkStoreMatchesRows, classify, scanStore, type ObjectState } from './store-scan.js'
+import { TypeOrmRowSource } from './typeorm-row-source.js'
 
 export const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000
 
@@ -108,6 +109,7 @@ export async function collectGarbage(
   options: CollectGarbageOptions = {},
 ): Promise<GarbageReport> {
   const { groups } = selectStores(dataSource, options)
+  const rows = new TypeOrmRowSource(dataSource)
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
   if (!(Number.isFinite(graceMs) && graceMs >= 0))
     throw new RangeError(`graceMs must be >= 0, got ${graceMs}`)
@@ -123,7 +125,7 @@ export async function collectGarbage(
     const keptByPolicy =
       !options.ignoreAutoDelete && group.storages.some((storage) => storage.autoDelete === false)
     const countOnly = dryRun || keptByPolicy
-    if (!countOnly) await checkStoreMatchesRows(dataSource, group)
+    if (!countOnly) await checkStoreMatchesRows(rows, group)
     const store: StoreGarbageReport = {
       ...(keptByPolicy ? { keptByPolicy: true as const } : {}),
       store: group.label,
@@ -138,7 +140,7 @@ export async function collectGarbage(
     }
     report.stores.push(store)
     store.complete = await scanStore(
-      dataSource,
+      rows,
       group,
       {
         batchSize: options.batchSize ?? 1000,

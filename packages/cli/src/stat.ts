@@ -2,8 +2,8 @@ import type { DataSource } from 'typeorm'
 import { type Binding, type BindingFilter, selectStores } from './bindings.js'
 import { DEFAULT_GRACE_MS, type Tally } from './gc.js'
 import type { ProgressListener } from './progress.js'
-import { columnSql, countRows } from './rows.js'
-import { classify, scanStore } from './scan.js'
+import { classify, scanStore } from './store-scan.js'
+import { TypeOrmRowSource } from './typeorm-row-source.js'
 
 export interface StatisticsOptions extends BindingFilter {
   bindings?: readonly Binding[]
@@ -59,6 +59,7 @@ export async function statistics(
   options: StatisticsOptions = {},
 ): Promise<Statistics> {
   const { selected, groups } = selectStores(dataSource, options)
+  const rows = new TypeOrmRowSource(dataSource)
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
   const cutoff = (options.now ?? Date.now)() - graceMs
   const result: Statistics = { graceMs, attributes: [], stores: [], complete: true }
@@ -74,7 +75,7 @@ export async function statistics(
       undated: { count: 0, bytes: 0 },
     }
     const complete = await scanStore(
-      dataSource,
+      rows,
       group,
       {
         batchSize: options.batchSize ?? 1000,
@@ -106,15 +107,13 @@ export async function statistics(
     result.stores.push(store)
     for (const { user, objects, bytes } of perUser) {
       if (!selected.includes(user)) continue
-      const column = columnSql(dataSource, user.column.databaseName)
-      const rows = await countRows(dataSource, user.metadata)
-      const withKey = await countRows(dataSource, user.metadata, [], `COUNT(${column})`)
-      const keys = await countRows(dataSource, user.metadata, [], `COUNT(DISTINCT ${column})`)
+      const withKey = await rows.count(user, [{ column: user.column.databaseName, is: 'not null' }])
+      const keys = await rows.countKeys(user)
       result.attributes.push({
         entity: user.metadata.name,
         attribute: user.column.propertyPath,
         store: group.label,
-        rows,
+        rows: await rows.count(user),
         withKey,
         keys,
         objects,

@@ -2,7 +2,8 @@ import { IntegrityError, isAttrstoreError, runBounded } from '@attrstore/core'
 import type { DataSource } from 'typeorm'
 import { type Binding, type BindingFilter, bindingLabel, selectStores } from './bindings.js'
 import type { ProgressListener } from './progress.js'
-import { columnSql, countRows, formatPrimaryKey, keysetPages } from './rows.js'
+import { formatPrimaryKey } from './row-source.js'
+import { TypeOrmRowSource } from './typeorm-row-source.js'
 
 export interface VerifyOptions extends BindingFilter {
   bindings?: readonly Binding[]
@@ -71,6 +72,7 @@ export async function verify(
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const { selected } = selectStores(dataSource, options)
+  const rows = new TypeOrmRowSource(dataSource)
   const checksums = options.checksums === true
   const keep = options.keepProblems ?? 1000
   const report: VerifyReport = {
@@ -98,9 +100,8 @@ export async function verify(
       bytes: 0,
     }
     report.attributes.push(result)
-    const key = columnSql(dataSource, column.databaseName)
-    const notNull = { sql: `${key} IS NOT NULL` }
-    const total = await countRows(dataSource, metadata, [notNull])
+    const withKey = [{ column: column.databaseName, is: 'not null' as const }]
+    const total = await rows.count(binding, withKey)
     const task = `verify ${bindingLabel(binding)}`
     options.onProgress?.({ task, unit: 'rows', done: 0, total, bytes: 0 })
 
@@ -123,23 +124,21 @@ export async function verify(
       }
     }
 
-    for await (const page of keysetPages({
-      dataSource,
-      metadata,
-      select: { k: key },
-      where: [notNull],
+    for await (const page of rows.pages({
+      attribute: binding,
+      where: withKey,
       batchSize: options.batchSize ?? 500,
     })) {
       // A key shared by several rows of the page is checked once.
       const outcomes = new Map<string, Promise<Outcome>>()
-      const keys = [...new Set(page.map((row) => row.values.k as string))]
+      const keys = [...new Set(page.map((row) => row.key!))]
       await runBounded(keys, options.concurrency ?? 8, async (reference) => {
         const outcome = check(reference)
         outcomes.set(reference, outcome)
         await outcome
       })
       for (const row of page) {
-        const reference = row.values.k as string
+        const reference = row.key!
         const outcome = await outcomes.get(reference)!
         result.rows++
         if (outcome.kind === 'ok' || outcome.kind === 'unverifiable') {

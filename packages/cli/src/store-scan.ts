@@ -1,9 +1,7 @@
 import { assertValidPrefix, ConfigurationError, type ListedObject } from '@attrstore/core'
-import type { DataSource } from 'typeorm'
 import { bindingLabel, type StorageGroup } from './bindings.js'
 import type { ProgressListener } from './progress.js'
-import { referencedBy, referencedByAny } from './references.js'
-import { columnSql, countRows, keysetPages } from './rows.js'
+import type { RowSource } from './row-source.js'
 
 /** What an object of a store is, for gc and stat. */
 export type ObjectState =
@@ -49,7 +47,7 @@ export interface ScannedBatch {
  * key, so a table of any size is fine. Returns false when stopped by `signal`.
  */
 export async function scanStore(
-  dataSource: DataSource,
+  rows: RowSource,
   group: StorageGroup,
   options: ScanOptions,
   visit: (batch: ScannedBatch) => Promise<void> | void,
@@ -57,14 +55,7 @@ export async function scanStore(
   const { batchSize, signal, onProgress, task } = options
   // Expected total, for the ETA: distinct referenced keys (objects >= that, give or take orphans).
   let total = 0
-  for (const user of group.users) {
-    total += await countRows(
-      dataSource,
-      user.metadata,
-      [],
-      `COUNT(DISTINCT ${columnSql(dataSource, user.column.databaseName)})`,
-    )
-  }
+  for (const user of group.users) total += await rows.countKeys(user)
   let done = 0
   let bytes = 0
   let batch: ListedObject[] = []
@@ -75,12 +66,12 @@ export async function scanStore(
     if (options.perUser) {
       referenced = new Set()
       for (const user of group.users) {
-        const found = await referencedBy(dataSource, user, keys)
+        const found = await rows.referencedBy(user, keys)
         byUser.push(found)
         for (const key of found) referenced.add(key)
       }
     } else {
-      referenced = await referencedByAny(dataSource, group.users, keys)
+      referenced = await rows.referencedByAny(group.users, keys)
     }
     await visit({ objects: batch, referenced, byUser })
     done += batch.length
@@ -128,26 +119,23 @@ function listingPrefix(reference: string): string | undefined {
  * are not listing keys) every object would look unreferenced: refuse rather than guess.
  */
 export async function checkStoreMatchesRows(
-  dataSource: DataSource,
+  rows: RowSource,
   group: StorageGroup,
   sampleSize = 5,
 ): Promise<void> {
   let sampled = 0
   let present = 0
   for (const user of group.users) {
-    const column = columnSql(dataSource, user.column.databaseName)
-    const pages = keysetPages({
-      dataSource,
-      metadata: user.metadata,
-      select: { k: column },
-      where: [{ sql: `${column} IS NOT NULL` }],
+    const pages = rows.pages({
+      attribute: user,
+      where: [{ column: user.column.databaseName, is: 'not null' }],
       batchSize: sampleSize,
     })
     const first = await pages.next()
     await pages.return(undefined)
     for (const row of first.done ? [] : first.value) {
-      const reference = row.values.k
-      if (typeof reference !== 'string') continue
+      const reference = row.key
+      if (reference === null) continue
       sampled++
       if (!(await group.storage.exists(reference))) continue
       present++
