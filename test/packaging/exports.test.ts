@@ -15,13 +15,14 @@ const root = path.resolve(import.meta.dirname, '../..')
 const packages: Array<[string, string[]]> = [
   ['@attrstore/core', ['MemoryStorage', 'BaseStorage', 'ObjectNotFoundError', 'existingObject']],
   ['@attrstore/core/conformance', ['describeStorageConformance']],
+  ['@attrstore/attacher', ['UnitOfWork', 'Attacher', 'StoredContent', 'InProcessObjectLocks']],
   ['@attrstore/fs', ['BytesFileSystemStorage']],
   ['@attrstore/s3', ['S3Storage']],
   ['@attrstore/typeorm', ['StoredAttribute', 'setStorage', 'getStorageKey', 'unsetStorage']],
   ['@attrstore/testing', ['startPostgres', 'startS3', 'InstrumentedStorage']],
 ]
 
-const built = ['core', 'fs', 's3', 'typeorm', 'testing'].every((name) =>
+const built = ['core', 'attacher', 'fs', 's3', 'typeorm', 'testing'].every((name) =>
   existsSync(path.join(root, 'packages', name, 'dist', 'index.js')),
 )
 

@@ -1,28 +1,19 @@
 import { Column, type ObjectLiteral } from 'typeorm'
+import type { AttachmentOptions } from '@attrstore/attacher'
 import type { Body } from '@attrstore/core'
 
-/** How a stored attribute is filled when its entity is loaded. */
-export type LoadMode = 'eager' | 'lazy' | 'none'
+export type { LoadMode } from '@attrstore/attacher'
 
-export interface StoredAttributeOptions<Entity extends object = ObjectLiteral> {
-  /**
-   * - `eager` (default): a `Buffer` after every load, as the original does;
-   * - `lazy`: a {@link StoredContent} handle; nothing is downloaded until asked;
-   * - `none`: the storage key, as a string.
-   */
-  load?: LoadMode
+/** The options of `@StoredAttribute()`: `load`, `contentType`, `fileName`, `loadConcurrency`, and the column's. */
+export interface StoredAttributeOptions<
+  Entity extends object = ObjectLiteral,
+> extends AttachmentOptions<Entity> {
   /** Whether the attribute may be null. Default true. */
   nullable?: boolean
   /** Database column name. Default: TypeORM's naming strategy. */
   name?: string
   /** Length of the key column. Default 1024 (S3's key limit). */
   length?: number
-  /** Media type to record with each object, e.g. `(file) => file.mimeType`. */
-  contentType?: string | ((entity: Entity) => string | undefined | null)
-  /** File name of the content, so storages that keep extensions can: `(file) => file.name`. */
-  fileName?: (entity: Entity) => string | undefined | null
-  /** At most this many downloads at once during an eager load of many rows. Default 8. */
-  loadConcurrency?: number
 }
 
 /** The value a stored attribute's property may be given. */
@@ -62,7 +53,9 @@ export function StoredAttribute<Entity extends object = ObjectLiteral>(
     const owner = target.constructor
     let attributes = registry.get(owner)
     if (!attributes) registry.set(owner, (attributes = new Map()))
-    attributes.set(propertyKey, { options: options as unknown as StoredAttributeOptions })
+    // Widened to any entity: the subscriber only passes instances of this class to the
+    // option functions, which the type system cannot see through their parameters.
+    attributes.set(propertyKey, { options: options as StoredAttributeOptions })
   }
 }
 

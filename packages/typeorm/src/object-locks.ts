@@ -1,6 +1,14 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
+import {
+  InProcessObjectLocks,
+  localObjectLock,
+  objectIdentity,
+  type ObjectLocks,
+} from '@attrstore/attacher'
 import type { AttributeStorage } from '@attrstore/core'
 import type { DataSource, QueryRunner } from 'typeorm'
+
+export { waitingObjectLocks } from '@attrstore/attacher'
 
 /**
  * Keeps two check-then-act sequences on one object from interleaving:
@@ -22,8 +30,8 @@ import type { DataSource, QueryRunner } from 'typeorm'
  *   (the committed transaction's, so no second pool connection is needed) and unlocks it.
  *   This holds across processes.
  * - Everywhere else (SQLite, and imports outside a transaction on PostgreSQL): an
- *   in-process lock with the same identity, which clean-ups take too. It does not reach
- *   other processes: see the package README.
+ *   in-process lock with the same identity (`@attrstore/attacher`), which clean-ups take
+ *   too. It does not reach other processes: see the package README.
  *
  * No deadlock: imports only take shared locks, which never wait for each other (PostgreSQL
  * resolves a shared request queued behind a waiting clean-up by reordering its queue); a
@@ -32,7 +40,9 @@ import type { DataSource, QueryRunner } from 'typeorm'
  * SELECTs and the storage's delete. A transaction holding an import lock never waits for
  * an in-process lock or a second connection before its commit.
  */
-export class ObjectLocks {
+export class TypeOrmObjectLocks implements ObjectLocks<QueryRunner> {
+  private readonly local = new InProcessObjectLocks<QueryRunner>()
+
   constructor(private readonly dataSource: DataSource) {}
 
   private get advisory(): boolean {
@@ -50,16 +60,16 @@ export class ObjectLocks {
     queryRunner: QueryRunner,
     inTransaction: boolean,
   ): Promise<(() => void) | undefined> {
-    const identity = objectIdentity(storage, reference)
     if (this.advisory && inTransaction) {
-      await queryRunner.query('SELECT pg_advisory_xact_lock_shared($1::bigint)', [lockId(identity)])
+      const id = lockId(objectIdentity(storage, reference))
+      await queryRunner.query('SELECT pg_advisory_xact_lock_shared($1::bigint)', [id])
       return undefined
     }
     // The connection first, then the lock, as clean-ups do: they wait for this lock while
     // holding connections, so waiting for one of those under it (the statement of an
     // insert outside a transaction connects lazily) deadlocks once the pool is used up.
     if (!queryRunner.isReleased) await queryRunner.connect()
-    return localLocks.acquire(identity, false)
+    return this.local.forImport(storage, reference)
   }
 
   /**
@@ -73,15 +83,8 @@ export class ObjectLocks {
     queryRunner: QueryRunner | undefined,
     task: (queryRunner: QueryRunner | undefined) => Promise<T>,
   ): Promise<T> {
+    if (!this.advisory) return this.local.forDeletion(storage, reference, queryRunner, task)
     const identity = objectIdentity(storage, reference)
-    if (!this.advisory) {
-      const release = await localLocks.acquire(identity, true)
-      try {
-        return await task(queryRunner)
-      } finally {
-        release()
-      }
-    }
     // The connection first, then the locks: waiting for the pool while holding a lock that
     // pool holders wait for (their own clean-ups, imports outside transactions) deadlocks.
     const held = queryRunner && !queryRunner.isReleased ? queryRunner : undefined
@@ -89,7 +92,7 @@ export class ObjectLocks {
     const connection = held ?? own!
     try {
       if (own) await own.connect()
-      const release = await localLocks.acquire(identity, true)
+      const release = await localObjectLock(identity, true)
       try {
         const id = lockId(identity)
         await connection.query('SELECT pg_advisory_lock($1::bigint)', [id])
@@ -107,28 +110,6 @@ export class ObjectLocks {
   }
 }
 
-const storageIds = new WeakMap<AttributeStorage, string>()
-
-/** What a lock is about: the storage's place (its location, else the instance) and the object's key. */
-function objectIdentity(storage: AttributeStorage, reference: string): string {
-  let place: string | undefined = storage.location // undefined from plain-JS storages
-  if (place === undefined) {
-    place = storageIds.get(storage)
-    if (!place) storageIds.set(storage, (place = `instance:${randomUUID()}`))
-  }
-  return `${place}\u0000${objectKeyOf(storage, reference)}`
-}
-
-/** The key of the object a reference addresses (the storage's `objectKey`, else itself). */
-export function objectKeyOf(storage: AttributeStorage, reference: string): string {
-  if (!storage.objectKey) return reference
-  try {
-    return storage.objectKey(reference)
-  } catch {
-    return reference // not a reference of this storage: it addresses nothing else
-  }
-}
-
 /** A signed 64-bit advisory lock id, as PostgreSQL's bigint. */
 function lockId(identity: string): string {
   return createHash('sha256')
@@ -136,72 +117,4 @@ function lockId(identity: string): string {
     .digest()
     .readBigInt64BE(0)
     .toString()
-}
-
-/**
- * Shared/exclusive locks by name, in this process. Shared requests wait only for a held
- * exclusive one (never for queued ones: an import holding other shared locks must not
- * wait behind a clean-up that waits for it).
- */
-class LocalLocks {
-  private readonly held = new Map<
-    string,
-    { shared: number; exclusive: boolean; waiting: Array<{ exclusive: boolean; grant(): void }> }
-  >()
-
-  acquire(name: string, exclusive: boolean): Promise<() => void> {
-    let entry = this.held.get(name)
-    if (!entry) this.held.set(name, (entry = { shared: 0, exclusive: false, waiting: [] }))
-    const state = entry
-    let released = false
-    const release = (): void => {
-      if (released) return
-      released = true
-      if (exclusive) state.exclusive = false
-      else state.shared--
-      this.wake(name)
-    }
-    if (exclusive ? !state.exclusive && state.shared === 0 : !state.exclusive) {
-      if (exclusive) state.exclusive = true
-      else state.shared++
-      return Promise.resolve(release)
-    }
-    return new Promise((resolve) => {
-      state.waiting.push({
-        exclusive,
-        grant: () => {
-          if (exclusive) state.exclusive = true
-          else state.shared++
-          resolve(release)
-        },
-      })
-    })
-  }
-
-  waiting(): number {
-    let count = 0
-    for (const state of this.held.values()) count += state.waiting.length
-    return count
-  }
-
-  private wake(name: string): void {
-    const state = this.held.get(name)!
-    while (!state.exclusive && state.waiting.length) {
-      const shared = state.waiting.findIndex((waiter) => !waiter.exclusive)
-      if (shared !== -1) {
-        state.waiting.splice(shared, 1)[0]!.grant()
-        continue
-      }
-      if (state.shared > 0) break
-      state.waiting.shift()!.grant()
-    }
-    if (!state.exclusive && state.shared === 0 && !state.waiting.length) this.held.delete(name)
-  }
-}
-
-const localLocks = new LocalLocks()
-
-/** How many in-process lock requests are waiting now: a diagnostic for tests of orderings. */
-export function waitingObjectLocks(): number {
-  return localLocks.waiting()
 }

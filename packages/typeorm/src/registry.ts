@@ -1,19 +1,13 @@
 import { EventEmitter } from 'node:events'
+import { objectKeyOf, type AttacherHost, type CleanupFailure } from '@attrstore/attacher'
 import { ConfigurationError, type AttributeStorage } from '@attrstore/core'
 import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm'
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
 import { storedAttributeOptions, type StoredAttributeOptions } from './decorator.js'
 import { StorageNotConfiguredError } from './errors.js'
-import { objectKeyOf, ObjectLocks } from './object-locks.js'
+import { TypeOrmObjectLocks } from './object-locks.js'
 
-/** Something attrstore could not clean up; the object is left for garbage collection. */
-export interface CleanupFailure {
-  /** What was being done: deleting a superseded/removed object after commit, or an upload after rollback. */
-  operation: 'delete-after-commit' | 'delete-after-rollback' | 'delete-after-failed-statement'
-  key: string
-  storage: AttributeStorage
-  error: unknown
-}
+export type { CleanupFailure } from '@attrstore/attacher'
 
 /** Events of one DataSource's stored attributes. */
 export interface StorageEventMap {
@@ -28,11 +22,15 @@ export interface StoredColumn {
   options: StoredAttributeOptions
 }
 
-/** What `setStorage` registered on one DataSource. */
-export class StorageBinding {
+/**
+ * What `setStorage` registered on one DataSource, and the ports of `@attrstore/attacher`
+ * on it: the reference index (queries on every column that uses a storage), the object
+ * locks, the events.
+ */
+export class StorageBinding implements AttacherHost<QueryRunner> {
   readonly events = new EventEmitter<StorageEventMap>()
   /** Keeps imports and clean-ups of one object from interleaving. */
-  readonly objectLocks: ObjectLocks
+  readonly objectLocks: TypeOrmObjectLocks
   private readonly storages = new Map<string, AttributeStorage>()
   private readonly pendingTargets: Array<{
     target: EntityTarget<ObjectLiteral>
@@ -41,7 +39,7 @@ export class StorageBinding {
   }> = []
 
   constructor(readonly dataSource: DataSource) {
-    this.objectLocks = new ObjectLocks(dataSource)
+    this.objectLocks = new TypeOrmObjectLocks(dataSource)
   }
 
   register(

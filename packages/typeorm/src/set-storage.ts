@@ -30,7 +30,7 @@ function bindingOf(dataSource: DataSource): StorageBinding {
   const list = Array.isArray(existing) ? existing : existing ? Object.values(existing) : []
   Object.assign(dataSource.options, { subscribers: [...list, bound] })
   if (dataSource.isInitialized) {
-    ;(dataSource.subscribers as unknown as StoredAttributeSubscriber[]).push(new bound())
+    dataSource.subscribers.push(new bound())
   }
   return binding
 }

@@ -1,43 +1,5 @@
-import type { Readable } from 'node:stream'
-import type { AttributeStorage, ByteRange, ObjectStat } from '@attrstore/core'
-
-/**
- * The handle a `load: 'lazy'` attribute holds: nothing is downloaded until asked.
- * Assigning a handle to another entity's stored attribute imports the same object
- * (nothing is copied) when both use the same storage.
- */
-export class StoredContent {
-  constructor(
-    /** The storage key kept in the column. */
-    readonly key: string,
-    /** The storage the object lives in. */
-    readonly storage: AttributeStorage,
-  ) {}
-
-  /** The whole content. */
-  buffer(): Promise<Buffer> {
-    return this.storage.read(this.key)
-  }
-
-  /** The content (or a byte range of it) as a stream. */
-  stream(range?: ByteRange): Promise<Readable> {
-    return this.storage.readStream(this.key, range ? { range } : {})
-  }
-
-  /** Size, SHA-256 and dates, from the storage (one request). */
-  stat(): Promise<ObjectStat> {
-    return this.storage.stat(this.key)
-  }
-
-  /** Size in bytes, from the storage (one request). */
-  async size(): Promise<number> {
-    return (await this.stat()).size
-  }
-
-  toJSON(): { key: string } {
-    return { key: this.key }
-  }
-}
+import { sha256Hex } from '@attrstore/core'
+import { StoredContent } from './content.js'
 
 /** What attrstore knows of one stored attribute of one entity object. */
 export interface AttachedState {
@@ -51,10 +13,12 @@ export interface AttachedState {
 
 const states = new WeakMap<object, Map<string, AttachedState>>()
 
+/** The state of `entity`'s attribute at `propertyPath`, if attrstore loaded or saved it. */
 export function attachedState(entity: object, propertyPath: string): AttachedState | undefined {
   return states.get(entity)?.get(propertyPath)
 }
 
+/** Records (or, with `undefined`, forgets) the state of `entity`'s attribute at `propertyPath`. */
 export function attachState(
   entity: object,
   propertyPath: string,
@@ -67,6 +31,21 @@ export function attachState(
   }
   if (!perEntity) states.set(entity, (perEntity = new Map()))
   perEntity.set(propertyPath, state)
+}
+
+/** Bytes as a property may hold them. */
+export function isBytes(value: unknown): value is Uint8Array | string {
+  return typeof value === 'string' || value instanceof Uint8Array
+}
+
+/**
+ * The value attrstore last put in the property is still there, unmodified: the same
+ * object and, for bytes, the same SHA-256 (a loaded Buffer may have been edited in place).
+ */
+export function isUnchanged(value: unknown, state: AttachedState | undefined): boolean {
+  if (!state || value !== state.value) return false
+  if (state.sha256 !== undefined && isBytes(value)) return sha256Hex(value) === state.sha256
+  return true
 }
 
 /**

@@ -1,0 +1,28 @@
+export { StoredContent } from './content.js'
+export {
+  attachedState,
+  attachState,
+  getStorageKey,
+  isBytes,
+  isUnchanged,
+} from './attached-state.js'
+export type { AttachedState } from './attached-state.js'
+export type { AttachmentOptions, LoadMode } from './options.js'
+export type {
+  AttacherHost,
+  CleanupFailure,
+  CleanupReporter,
+  ObjectLocks,
+  ReferenceIndex,
+} from './ports.js'
+export { UnitOfWork } from './unit-of-work.js'
+export type { PropertyWrite, Upload } from './unit-of-work.js'
+export { Attacher } from './attacher.js'
+export type { AttachedAttribute, AttributeAccess, AttributeWrite } from './attacher.js'
+export {
+  InProcessObjectLocks,
+  localObjectLock,
+  objectIdentity,
+  objectKeyOf,
+  waitingObjectLocks,
+} from './object-locks.js'

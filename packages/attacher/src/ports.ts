@@ -1,0 +1,76 @@
+/**
+ * What an ORM adapter provides to the ORM-neutral attacher. `Connection` is whatever the
+ * ORM runs statements on (TypeORM: a `QueryRunner`): the attacher never looks inside it,
+ * it only hands it back to the adapter, so that a check made while a connection is held
+ * runs on that connection instead of waiting for a second one from the pool.
+ */
+import type { AttributeStorage } from '@attrstore/core'
+
+/** Something attrstore could not clean up; the object is left for garbage collection. */
+export interface CleanupFailure {
+  /** What was being done: deleting a superseded/removed object after commit, or an upload after rollback. */
+  operation: 'delete-after-commit' | 'delete-after-rollback' | 'delete-after-failed-statement'
+  key: string
+  storage: AttributeStorage
+  error: unknown
+}
+
+/** Where rows reference objects: the database side of "may this object be deleted". */
+export interface ReferenceIndex<Connection> {
+  /**
+   * Whether any row (soft-deleted ones included) of any entity whose storage addresses the
+   * same place as `storage` holds a reference to the object `key` addresses: `key` itself,
+   * or any reference with the same object key (`storage.objectKey`). Runs on `connection`
+   * when given.
+   */
+  isReferenced(storage: AttributeStorage, key: string, connection?: Connection): Promise<boolean>
+  /**
+   * Inside a transaction that just imported `key`: keeps the rows that hold it from being
+   * deleted by another transaction until this one ends (row locks), where the object locks
+   * do not already cover that. May do nothing.
+   */
+  lockReferences(storage: AttributeStorage, key: string, connection: Connection): Promise<void>
+}
+
+/**
+ * Keeps an import of an object and a post-commit deletion of the same object from
+ * interleaving (see `object-locks.ts`). Database-wide locks (PostgreSQL advisory locks)
+ * belong to the adapter; `InProcessObjectLocks` is the in-process fallback.
+ */
+export interface ObjectLocks<Connection> {
+  /**
+   * Takes the shared import lock of the object `reference` addresses, before its existence
+   * is checked. Returns the release of a hold the attacher must end when the work ends
+   * (commit, rollback, end of the operation); undefined when the database releases it.
+   */
+  forImport(
+    storage: AttributeStorage,
+    reference: string,
+    connection: Connection,
+    inTransaction: boolean,
+  ): Promise<(() => void) | undefined>
+  /**
+   * Runs `task` (re-check the references of `reference`, delete its object) under the
+   * object's exclusive lock. `connection`: one held and idle, if any; `task` is given the
+   * connection to check references on.
+   */
+  forDeletion<T>(
+    storage: AttributeStorage,
+    reference: string,
+    connection: Connection | undefined,
+    task: (connection: Connection | undefined) => Promise<T>,
+  ): Promise<T>
+}
+
+/** Where clean-up failures and possible orphans are told (the adapter's events). */
+export interface CleanupReporter {
+  /** A clean-up failed; the user's work is not failed for it. */
+  report(failure: CleanupFailure): void
+  /** An object may be orphaned and is left for the garbage collector. */
+  orphaned(key: string, storage: AttributeStorage, reason: string): void
+}
+
+/** Everything a unit of work needs from its adapter. */
+export interface AttacherHost<Connection> extends ReferenceIndex<Connection>, CleanupReporter {
+  readonly objectLocks: ObjectLocks<Connection>
+}

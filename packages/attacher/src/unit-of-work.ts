@@ -1,0 +1,310 @@
+import { ObjectNotFoundError, type AttributeStorage } from '@attrstore/core'
+import type { AttacherHost, CleanupFailure } from './ports.js'
+
+/**
+ * What a transaction's (or, outside transactions, an operation's) work did to storages,
+ * settled when its outcome is known: the rows of the transaction table in docs/architecture.md.
+ *
+ * - An upload is deleted if its transaction rolls back (or, outside a transaction, if its
+ *   operation fails before anything was written), and also at commit if no statement
+ *   confirmed it (a failed statement the caller caught, an update that matched no row) and
+ *   no row references it.
+ * - An object a statement superseded or removed is deleted only once that statement is
+ *   committed, and only if no row still references it.
+ * - An imported object is checked to still exist just before the commit.
+ * - Imports and those post-commit deletions of one object exclude each other
+ *   (`object-locks.ts`): a deletion re-checks the references under the lock.
+ *
+ * Items carry the transaction depth they were made at, so a rolled-back savepoint undoes
+ * only its own work.
+ */
+export interface Upload {
+  storage: AttributeStorage
+  key: string
+  depth: number
+  /** A statement that writes this key into a row succeeded. */
+  confirmed: boolean
+  /** Outside a transaction: a write statement succeeded since, so a row may hold it. */
+  maybeCommitted: boolean
+}
+
+interface StoredKey {
+  storage: AttributeStorage
+  key: string
+  depth: number
+}
+
+/** How to put an entity's property back, depending on its statement's outcome. */
+export interface PropertyWrite {
+  depth: number
+  /** The upload this write made, if any. */
+  upload?: Upload
+  /** Whether the statement's success proves a row holds the upload (false for an update that matched no row). */
+  confirms: boolean
+  /** The statement succeeded: show the content again, remember the new key. */
+  succeeded(): void
+  /** The statement failed or was rolled back: put the user's value and our old state back. */
+  failed(): void
+}
+
+type Operation = CleanupFailure['operation']
+
+/**
+ * One transaction's (or one operation's) record of storage work. The adapter creates one
+ * per transaction (and, outside transactions, per operation) and calls, from its ORM's
+ * events: {@link statementSucceeded} after each insert/update of an entity,
+ * {@link writeStatementSucceeded} after any write statement outside a transaction,
+ * {@link checkImports} before the outermost COMMIT, {@link committed} / {@link rolledBack}
+ * after each COMMIT / ROLLBACK (savepoints included), {@link operationEnded} when an
+ * operation outside any transaction ends.
+ */
+export class UnitOfWork<Connection> {
+  private uploads: Upload[] = []
+  private deletions: StoredKey[] = []
+  private imports: StoredKey[] = []
+  /** Writes whose statement has not completed yet, by entity object. */
+  private readonly writes = new Map<object, PropertyWrite[]>()
+  /** Writes whose statement succeeded inside a transaction that may still roll back. */
+  private settled: PropertyWrite[] = []
+  private readonly inFlight = new Set<Promise<unknown>>()
+  /** Releases of the in-process import locks this work holds until it ends. */
+  private importLocks: Array<() => void> = []
+
+  /** `connection`: outside transactions, the connection the operation ran on, if any. */
+  constructor(
+    private readonly host: AttacherHost<Connection>,
+    private readonly connection?: Connection,
+  ) {}
+
+  /** An import lock held until the work ends (commit, rollback, end of the operation). */
+  holdImportLock(release: () => void): void {
+    this.importLocks.push(release)
+  }
+
+  private releaseImportLocks(): void {
+    const locks = this.importLocks
+    this.importLocks = []
+    for (const release of locks) release()
+  }
+
+  /** Follows a write still in progress, so that no outcome is settled before it finishes. */
+  track(work: Promise<unknown>): void {
+    const followed = work.then(
+      () => {},
+      () => {},
+    )
+    this.inFlight.add(followed)
+    void followed.then(() => this.inFlight.delete(followed))
+  }
+
+  private async quiesce(): Promise<void> {
+    while (this.inFlight.size) await Promise.all([...this.inFlight])
+  }
+
+  uploaded(storage: AttributeStorage, key: string, depth: number): Upload {
+    const upload = { storage, key, depth, confirmed: false, maybeCommitted: false }
+    this.uploads.push(upload)
+    return upload
+  }
+
+  imported(storage: AttributeStorage, key: string, depth: number): void {
+    this.imports.push({ storage, key, depth })
+  }
+
+  deleteAfterCommit(storage: AttributeStorage, key: string, depth: number): void {
+    this.deletions.push({ storage, key, depth })
+  }
+
+  propertyWritten(entity: object, write: PropertyWrite): void {
+    const list = this.writes.get(entity)
+    if (list) list.push(write)
+    else this.writes.set(entity, [write])
+  }
+
+  /** The statement that wrote `entity` succeeded. */
+  statementSucceeded(entity: object | undefined): void {
+    if (!entity) return
+    const list = this.writes.get(entity)
+    if (!list) return
+    this.writes.delete(entity)
+    for (const write of list) {
+      write.succeeded()
+      if (write.upload && write.confirms) write.upload.confirmed = true
+      if (write.depth > 0) this.settled.push(write)
+    }
+  }
+
+  /** Outside a transaction, a write statement succeeded: a row may now hold any upload so far. */
+  writeStatementSucceeded(): void {
+    for (const upload of this.uploads) if (upload.depth === 0) upload.maybeCommitted = true
+  }
+
+  /** An operation outside any transaction ended. */
+  async operationEnded(succeeded: boolean): Promise<void> {
+    await this.quiesce()
+    this.releaseImportLocks() // the statements are over: committed, or failed
+    if (succeeded) await this.settle(this.connection)
+    else await this.failOutsideTransaction()
+  }
+
+  /** Just before the outermost commit: imported objects must still exist. */
+  async checkImports(): Promise<void> {
+    for (const { storage, key } of this.imports) {
+      if (!(await storage.exists(key))) {
+        throw new ObjectNotFoundError(
+          key,
+          `The imported object ${JSON.stringify(key)} was deleted before the commit`,
+        )
+      }
+    }
+  }
+
+  private commitRolledBack = false
+
+  /** The database answered the COMMIT about to be reported with a rollback. */
+  commitWasRolledBack(): void {
+    this.commitRolledBack = true
+  }
+
+  /** A transaction (or savepoint) committed; `depth` is the depth after it. */
+  async committed(depth: number, connection: Connection): Promise<void> {
+    if (this.commitRolledBack) {
+      this.commitRolledBack = false
+      await this.rolledBack(depth)
+      return
+    }
+    if (depth > 0) {
+      for (const item of [...this.uploads, ...this.deletions, ...this.imports, ...this.settled]) {
+        item.depth = Math.min(item.depth, depth)
+      }
+      return
+    }
+    this.releaseImportLocks() // after COMMIT, before this work's own deletions take theirs
+    await this.settle(connection)
+  }
+
+  /** A transaction (or savepoint) rolled back; `depth` is the depth after it. */
+  async rolledBack(depth: number): Promise<void> {
+    await this.quiesce()
+    this.failPendingWrites(depth + 1)
+    const undone = this.settled.filter((write) => write.depth > depth)
+    this.settled = this.settled.filter((write) => write.depth <= depth)
+    for (const write of undone.reverse()) write.failed()
+    const uploads = this.uploads.filter((upload) => upload.depth > depth)
+    this.uploads = this.uploads.filter((upload) => upload.depth <= depth)
+    this.deletions = this.deletions.filter((deletion) => deletion.depth <= depth)
+    this.imports = this.imports.filter((item) => item.depth <= depth)
+    if (depth === 0) this.releaseImportLocks()
+    await this.deleteAll(uploads, 'delete-after-rollback')
+  }
+
+  /** The work is committed: clean up what it superseded, and uploads no row took. */
+  private async settle(connection: Connection | undefined): Promise<void> {
+    this.failPendingWrites(0) // statements that never ran: their entities get their values back
+    const { uploads, deletions } = this
+    this.uploads = []
+    this.deletions = []
+    this.imports = []
+    this.settled = []
+    for (const upload of uploads) {
+      if (!upload.confirmed) await this.deleteIfUnreferenced(upload, connection)
+    }
+    const seen = new Map<AttributeStorage, Set<string>>()
+    for (const deletion of deletions) {
+      if (deletion.storage.autoDelete === false) continue // the storage keeps superseded objects
+      let keys = seen.get(deletion.storage)
+      if (!keys) seen.set(deletion.storage, (keys = new Set()))
+      if (keys.has(deletion.key)) continue
+      keys.add(deletion.key)
+      await this.deleteIfUnreferenced(deletion, connection)
+    }
+  }
+
+  /**
+   * Deletes a committed work's leftover if no row references it, checked and deleted under
+   * the object's lock so that no import of it commits in between. One object at a time.
+   */
+  private async deleteIfUnreferenced(
+    item: StoredKey,
+    connection: Connection | undefined,
+  ): Promise<void> {
+    try {
+      await this.host.objectLocks.forDeletion(item.storage, item.key, connection, async (held) => {
+        if (await this.isReferenced(item, held)) return
+        await item.storage
+          .delete(item.key)
+          .catch((error: unknown) => this.reportCleanupFailure(item, error))
+      })
+    } catch (error) {
+      // The lock could not be taken (connection lost): keep the object for the collector.
+      this.reportCleanupFailure(item, error)
+    }
+  }
+
+  /** Outside a transaction, the operation failed: delete what no row can hold. */
+  private async failOutsideTransaction(): Promise<void> {
+    this.failPendingWrites(0)
+    this.releaseImportLocks()
+    const uploads = this.uploads
+    this.uploads = []
+    this.deletions = []
+    this.imports = []
+    const partlyCommitted = uploads.some((upload) => upload.maybeCommitted)
+    for (const upload of uploads) {
+      if (upload.maybeCommitted) {
+        this.host.orphaned(
+          upload.key,
+          upload.storage,
+          'a later statement of the same non-transactional operation failed',
+        )
+      }
+    }
+    if (partlyCommitted) return
+    await this.deleteAll(uploads, 'delete-after-failed-statement')
+  }
+
+  /** Puts back the properties of statements that never completed, at `minDepth` or deeper. */
+  private failPendingWrites(minDepth: number): void {
+    for (const [entity, list] of this.writes) {
+      const failing = list.filter((write) => write.depth >= minDepth)
+      for (const write of failing.reverse()) write.failed()
+      const kept = list.filter((write) => write.depth < minDepth)
+      if (kept.length) this.writes.set(entity, kept)
+      else this.writes.delete(entity)
+    }
+  }
+
+  /** A clean-up after a commit failed: the object is left for the garbage collector. */
+  private reportCleanupFailure(item: StoredKey, error: unknown): void {
+    this.host.report({
+      operation: 'delete-after-commit',
+      key: item.key,
+      storage: item.storage,
+      error,
+    })
+  }
+
+  private async isReferenced(
+    item: StoredKey,
+    connection: Connection | undefined,
+  ): Promise<boolean> {
+    try {
+      return await this.host.isReferenced(item.storage, item.key, connection)
+    } catch (error) {
+      this.reportCleanupFailure(item, error)
+      return true // cannot tell: keep it, the garbage collector will decide
+    }
+  }
+
+  private async deleteAll(items: StoredKey[], operation: Operation): Promise<void> {
+    await Promise.all(
+      items.map((item) =>
+        item.storage
+          .delete(item.key)
+          .catch((error: unknown) =>
+            this.host.report({ operation, key: item.key, storage: item.storage, error }),
+          ),
+      ),
+    )
+  }
+}
