@@ -22,6 +22,7 @@ import {
 import { startCeph } from './ceph.js'
 import {
   S3_ENGINES,
+  S3EngineUnavailableError,
   s3EngineFromEnv,
   type Running,
   type S3Engine,
@@ -105,6 +106,23 @@ export async function startS3(options: StartS3Options = {}): Promise<TestS3> {
         await running.stop()
       }
     },
+  }
+}
+
+/**
+ * {@link startS3}, or the reason the engine cannot run here: on `S3EngineUnavailableError`
+ * prints `[skip] <reason>` and resolves to it, for the caller to skip its tests by name
+ * (never another engine in its place). Any other error rejects.
+ */
+export async function startS3OrSkip(
+  options: StartS3Options = {},
+): Promise<{ s3: TestS3; skip?: undefined } | { s3?: undefined; skip: string }> {
+  try {
+    return { s3: await startS3(options) }
+  } catch (error) {
+    if (!(error instanceof S3EngineUnavailableError)) throw error
+    console.warn(`[skip] ${error.message}`)
+    return { skip: error.message }
   }
 }
 
