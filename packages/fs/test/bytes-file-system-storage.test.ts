@@ -82,9 +82,10 @@ describe('BytesFileSystemStorage', () => {
 
   it('a process killed mid-write leaves no file under a final name, only a temporary file gc removes', async () => {
     const root = freshRoot()
-    const child = spawnFixture(path.join(import.meta.dirname, 'fixtures', 'write-until-killed.ts'), [
-      root,
-    ])
+    const child = spawnFixture(
+      path.join(import.meta.dirname, 'fixtures', 'write-until-killed.ts'),
+      [root],
+    )
     await firstJsonLine<{ started: true }>(child, 'start of the write', 30_000)
     child.kill('SIGKILL')
     await new Promise((resolve) => child.on('exit', resolve))

@@ -26,11 +26,11 @@ export function spawnFixture(
   args: readonly string[] = [],
   options: SpawnFixtureOptions = {},
 ): FixtureProcess {
-  return spawn(
-    process.execPath,
-    ['--conditions=@attrstore/source', '--import', 'tsx', script, ...args],
-    { cwd: options.cwd ?? process.cwd(), stdio: ['ignore', 'pipe', options.stderr ?? 'inherit'] },
-  )
+  const argv = ['--conditions=@attrstore/source', '--import', 'tsx', script, ...args]
+  const cwd = options.cwd ?? process.cwd()
+  return options.stderr === 'pipe'
+    ? spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, argv, { cwd, stdio: ['ignore', 'pipe', 'inherit'] })
 }
 
 /**

@@ -45,7 +45,9 @@ describe('startPostgres', () => {
   })
 
   it('the server does not outlive a process killed with SIGKILL', async () => {
-    const child = spawnFixture(path.join(import.meta.dirname, 'fixtures', 'postgres-until-killed.ts'))
+    const child = spawnFixture(
+      path.join(import.meta.dirname, 'fixtures', 'postgres-until-killed.ts'),
+    )
     const { port } = await firstJsonLine<{ port: number }>(child, 'server', 60_000)
     expect(await listening(port)).toBe(true)
     child.kill('SIGKILL')

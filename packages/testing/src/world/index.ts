@@ -39,9 +39,4 @@ export {
   type StorageServer,
   type StorageSpec,
 } from './storages.js'
-export {
-  createWorld,
-  type StoredAttributeBinding,
-  type World,
-  type WorldOptions,
-} from './world.js'
+export { createWorld, type StoredAttributeBinding, type World, type WorldOptions } from './world.js'

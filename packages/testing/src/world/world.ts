@@ -17,8 +17,9 @@ export interface StoredAttributeBinding<StorageName extends string> {
   storage: StorageName
 }
 
-export interface WorldOptions<Storages extends Record<string, AttributeStorage>>
-  extends TestDataSourceOptions {
+export interface WorldOptions<
+  Storages extends Record<string, AttributeStorage>,
+> extends TestDataSourceOptions {
   /** The storages of the world, by name. */
   storages: Storages
   /** Which storage each stored attribute uses (`setStorage`). */
@@ -62,8 +63,11 @@ export async function createWorld<Storages extends Record<string, AttributeStora
   const dataSource = new DataSource(dataSourceOptions(database, options))
   const { storages } = options
   const register = (): void => {
-    for (const { entity, attribute, storage } of options.attributes)
-      setStorage(dataSource, entity, attribute, storages[storage])
+    for (const { entity, attribute, storage } of options.attributes) {
+      const target = storages[storage]
+      if (!target) throw new Error(`createWorld: no storage named ${JSON.stringify(storage)}`)
+      setStorage(dataSource, entity, attribute, target)
+    }
   }
   if (options.registerBeforeInitialize) register()
   await dataSource.initialize()
