@@ -59,15 +59,18 @@ export async function createWorld<Storages extends Record<string, AttributeStora
   server: DatabaseServer,
   options: WorldOptions<Storages>,
 ): Promise<World<Storages>> {
+  const { storages } = options
+  // Resolved before anything is created, so that a wrong name leaves nothing to clean up.
+  const bindings = options.attributes.map(({ entity, attribute, storage }) => {
+    const target = storages[storage]
+    if (!target) throw new Error(`createWorld: no storage named ${JSON.stringify(storage)}`)
+    return { entity, attribute, storage: target }
+  })
   const database = await server.createDatabase()
   const dataSource = new DataSource(dataSourceOptions(database, options))
-  const { storages } = options
   const register = (): void => {
-    for (const { entity, attribute, storage } of options.attributes) {
-      const target = storages[storage]
-      if (!target) throw new Error(`createWorld: no storage named ${JSON.stringify(storage)}`)
-      setStorage(dataSource, entity, attribute, target)
-    }
+    for (const { entity, attribute, storage } of bindings)
+      setStorage(dataSource, entity, attribute, storage)
   }
   if (options.registerBeforeInitialize) register()
   await dataSource.initialize()
