@@ -1,5 +1,5 @@
 import 'reflect-metadata'
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm'
+import { Entity, PrimaryGeneratedColumn } from 'typeorm'
 import { getStorageKey, StoredAttribute } from '@attrstore/typeorm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
