@@ -14,7 +14,7 @@ import { createWorld, startDatabase, startS3OrSkip, storedKeys } from '../suppor
 import { s3Clients, sha256Of, type ClientView } from '../support/s3-clients.js'
 
 const PART_SIZE = 5 * 1024 * 1024 // S3's smallest part
-const ceph = await startS3OrSkip('ceph')
+const ceph = await startS3OrSkip({ engine: 'ceph' })
 const clients = ceph.s3 ? await s3Clients(ceph.s3) : undefined
 afterAll(async () => {
   await clients?.stop()
@@ -134,10 +134,7 @@ describe.skipIf(ceph.skip !== undefined)(
 
         const database = await startDatabase('sqlite')
         const root = storage()
-        const world = await createWorld(database, {
-          create: async () => root,
-          stop: async () => {},
-        })
+        const world = await createWorld(database, { create: async () => root })
         try {
           const files = world.dataSource.getRepository(File)
           const ids: number[] = []

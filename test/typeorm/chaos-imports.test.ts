@@ -13,10 +13,10 @@ import { KeyOnlyFile } from '../support/entities.js'
 import {
   referencedKeys,
   startDatabase,
-  storageFactory,
+  startStorageServer,
   storedKeys,
   type Database,
-  type StorageFactory,
+  type StorageServer,
   type StorageKind,
 } from '../support/environment.js'
 
@@ -52,11 +52,11 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * ite
 for (const storageKind of ['fs', 's3'] as StorageKind[]) {
   describe(`chaos: imports, updates and removes on shared objects (postgres, pool of ${POOL}, ${storageKind})`, () => {
     let database: Database
-    let storages: StorageFactory
+    let storages: StorageServer
     beforeAll(async () => {
       ;[database, storages] = await Promise.all([
         startDatabase('postgres'),
-        storageFactory(storageKind),
+        startStorageServer(storageKind),
       ])
     })
     afterAll(async () => {

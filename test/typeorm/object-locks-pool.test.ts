@@ -9,7 +9,8 @@ import { DataSource, type DataSourceOptions } from 'typeorm'
 import { existingObject, ObjectNotFoundError } from '@attrstore/core'
 import { getStorageKey, setStorage } from '@attrstore/typeorm'
 import { File } from '../support/entities.js'
-import { describeReview, sleep } from '../support/review-harness.js'
+import { sleep } from '../support/controlled-bodies.js'
+import { describeOnEachDatabase } from '../support/each-database.js'
 
 /** Resolves once someone waits for a connection of `dataSource`'s pool, or after `ms`. */
 async function poolWaiter(dataSource: DataSource, ms = 10_000): Promise<void> {
@@ -18,7 +19,7 @@ async function poolWaiter(dataSource: DataSource, ms = 10_000): Promise<void> {
   while (Date.now() < until && pool.waitingCount === 0) await sleep(10)
 }
 
-describeReview(
+describeOnEachDatabase(
   'object locks: a pool of one connection',
   (t) => {
     it('an import outside a transaction, waiting for the connection a clean-up of its object holds, does not deadlock', async () => {

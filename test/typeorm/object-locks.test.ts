@@ -8,14 +8,16 @@ import { existingObject, ObjectNotFoundError } from '@attrstore/core'
 import { getStorageKey } from '@attrstore/typeorm'
 import { waitingObjectLocks } from '../../packages/typeorm/src/object-locks.js'
 import { File } from '../support/entities.js'
-import { describeReview, gate, text, type ReviewContext } from '../support/review-harness.js'
+import { gate } from '../support/controlled-bodies.js'
+import { describeOnEachDatabase, type WorldContext } from '../support/each-database.js'
+import { text } from '../support/environment.js'
 
 /**
  * Resolves once some lock request waits: an attrstore object lock in this process, or on
  * PostgreSQL any lock of the test's database. Gives up (resolving) after `ms`, so a wrong
  * ordering fails an assertion instead of hanging.
  */
-async function someoneWaits(t: ReviewContext, ms = 10_000): Promise<void> {
+async function someoneWaits(t: WorldContext, ms = 10_000): Promise<void> {
   const until = Date.now() + ms
   while (Date.now() < until) {
     if (waitingObjectLocks() > 0) return
@@ -31,7 +33,7 @@ async function someoneWaits(t: ReviewContext, ms = 10_000): Promise<void> {
 }
 
 /** Makes deletes of `key` from the world's main storage wait for a gate; `reached` opens when one does. */
-function holdDeletes(t: ReviewContext, key: string) {
+function holdDeletes(t: WorldContext, key: string) {
   const reached = gate()
   const release = gate()
   const storage = t.world.main
@@ -46,7 +48,7 @@ function holdDeletes(t: ReviewContext, key: string) {
   return { reached: reached.opened, release: release.open }
 }
 
-describeReview('object locks: the clean-up locks first', (t) => {
+describeOnEachDatabase('object locks: the clean-up locks first', (t) => {
   for (const how of ['remove', 'update'] as const) {
     it(`an import that starts while a committed ${how}'s clean-up is deleting the object fails, leaving no dangling row`, async () => {
       const original = await t.files().save(t.files().create({ name: 'orig.bin', data: 'shared' }))
@@ -75,7 +77,7 @@ describeReview('object locks: the clean-up locks first', (t) => {
   }
 })
 
-describeReview(
+describeOnEachDatabase(
   'object locks: the import locks first',
   (t) => {
     for (const how of ['remove', 'update'] as const) {

@@ -11,11 +11,11 @@ import {
   createWorld,
   referencedKeys,
   startDatabase,
-  storageFactory,
+  startStorageServer,
   storedKeys,
   type Database,
   type DatabaseKind,
-  type StorageFactory,
+  type StorageServer,
 } from '../support/environment.js'
 
 /** mulberry32: small, fast, good enough to pick operations. */
@@ -111,9 +111,12 @@ function describeRandomSequences(
 ): void {
   describe(`random write sequences on ${databaseKind} with fs storage`, () => {
     let database: Database
-    let storages: StorageFactory
+    let storages: StorageServer
     beforeAll(async () => {
-      ;[database, storages] = await Promise.all([startDatabase(databaseKind), storageFactory('fs')])
+      ;[database, storages] = await Promise.all([
+        startDatabase(databaseKind),
+        startStorageServer('fs'),
+      ])
     })
     afterAll(async () => {
       await Promise.all([database?.stop(), storages?.stop()])

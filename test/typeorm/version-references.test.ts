@@ -8,9 +8,10 @@ import { expect, it } from 'vitest'
 import { existingObject, InvalidKeyError } from '@attrstore/core'
 import { getStorageKey } from '@attrstore/typeorm'
 import type { File } from '../support/entities.js'
-import { describeReview, text } from '../support/review-harness.js'
+import { describeOnEachDatabase } from '../support/each-database.js'
+import { text } from '../support/environment.js'
 
-describeReview(
+describeOnEachDatabase(
   'versioned references on an unversioned bucket',
   (t) => {
     /** The victim's row and key, and a row made to hold `<key>//versionId=abc` by raw SQL. */

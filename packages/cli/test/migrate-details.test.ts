@@ -34,7 +34,7 @@ describe('migrate: Ctrl-C, --dry-run, concurrent writes, copies that do not veri
   const worlds: World[] = []
   beforeAll(async () => {
     database = await startDatabaseServer('sqlite')
-    storages = (await startStorageServer('fs')) as StorageServer
+    storages = await startStorageServer('fs')
   })
   afterAll(async () => {
     for (const world of worlds) await world.destroy()

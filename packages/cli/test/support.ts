@@ -1,133 +1,40 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
-import { constants } from 'node:fs'
-import { access, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runBounded, type AttributeStorage } from '@attrstore/core'
-import { setStorage } from '@attrstore/typeorm'
-import { DataSource } from 'typeorm'
-import type { S3Engine } from '@attrstore/testing'
+import type { DataSource } from 'typeorm'
+import {
+  createWorld as createTypeormWorld,
+  openStorage,
+  startDatabaseServer,
+  startStorageServer,
+  type DatabaseKind,
+  type DatabaseServer,
+  type NamedStorageServer,
+  type StorageKind,
+  type StorageServer,
+  type StorageSpec,
+} from '@attrstore/testing/world'
 import { afterAll, beforeAll } from 'vitest'
 import { Attachment, Document, ENTITIES } from './fixtures/entities.js'
-import { openStorage, type StorageSpec } from './fixtures/storages.js'
 
-export type DatabaseKind = 'sqlite' | 'postgres'
-export type StorageKind = 'fs' | 's3'
+export {
+  startDatabaseServer,
+  startStorageServer,
+  startStorageServerOrSkip,
+  storedKeys,
+  type DatabaseKind,
+  type DatabaseServer,
+  type NamedStorageServer,
+  type StorageKind,
+  type StorageServer,
+} from '@attrstore/testing/world'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const FIXTURES = path.join(here, 'fixtures')
 export const DATA_SOURCE = path.join(FIXTURES, 'data-source.ts')
 const LAUNCHER = path.join(FIXTURES, 'launch.mjs')
 const BIN = path.join(here, '..', 'src', 'bin.ts')
-
-/**
- * Where tests keep files: a tmpfs (/dev/shm) when there is one. On the CI machines'
- * disks, creating a file costs about 1 ms (10x tmpfs), which is most of a 10,000-row
- * migration's time; the storage code is the same either way.
- */
-export async function scratch(prefix: string): Promise<string> {
-  const shm = '/dev/shm'
-  try {
-    await access(shm, constants.W_OK)
-    return await mkdtemp(path.join(shm, prefix))
-  } catch {
-    return mkdtemp(path.join(tmpdir(), prefix))
-  }
-}
-
-/** A database server (PostgreSQL) or directory (SQLite) for one test file; one database per world. */
-export interface DatabaseServer {
-  kind: DatabaseKind
-  newDatabase(): Promise<string>
-  stop(): Promise<void>
-}
-
-export async function startDatabaseServer(kind: DatabaseKind): Promise<DatabaseServer> {
-  let count = 0
-  if (kind === 'postgres') {
-    const { startPostgres } = await import('@attrstore/testing')
-    const server = await startPostgres()
-    return {
-      kind,
-      newDatabase: () => server.createDatabase(`cli_${++count}`),
-      stop: () => server.stop(),
-    }
-  }
-  const directory = await scratch('attrstore-cli-sqlite-')
-  return {
-    kind,
-    newDatabase: async () => path.join(directory, `db-${++count}.sqlite`),
-    stop: () => rm(directory, { recursive: true, force: true }),
-  }
-}
-
-/** Makes fresh storage specs of one kind (a new root or prefix each time). */
-export interface StorageServer {
-  kind: StorageKind
-  newSpec(): StorageSpec
-  stop(): Promise<void>
-}
-
-/**
- * Starts what a storage kind needs. For S3: `startS3()` of @attrstore/testing, on `engine`
- * when given, else auto mode (fauxqs in process unless S3_TEST_ENGINE says otherwise).
- * Resolves to a reason string when it cannot run here, for the test to skip loudly: in
- * auto mode whatever failed, on a named engine only its S3EngineUnavailableError.
- */
-export async function startStorageServer(
-  kind: StorageKind,
-  options: { engine?: S3Engine } = {},
-): Promise<StorageServer | string> {
-  if (kind === 'fs') {
-    const base = await scratch('attrstore-cli-fs-')
-    return {
-      kind,
-      newSpec: () => ({ kind: 'fs', root: path.join(base, randomUUID()) }),
-      stop: () => rm(base, { recursive: true, force: true }),
-    }
-  }
-  // Loaded on demand, as for PostgreSQL: a filesystem-only file does not load the AWS SDK.
-  const { S3EngineUnavailableError, startS3 } = await import('@attrstore/testing')
-  let server
-  try {
-    server = await startS3(options.engine === undefined ? {} : { engine: options.engine })
-  } catch (error) {
-    if (options.engine !== undefined && !(error instanceof S3EngineUnavailableError)) throw error
-    return `S3 is unavailable here: ${(error as Error).message}`
-  }
-  const { endpoint, region, credentials, bucket } = server
-  return {
-    kind,
-    newSpec: () => ({
-      kind: 's3',
-      bucket,
-      prefix: `cli-${randomUUID()}`,
-      endpoint,
-      region,
-      credentials,
-    }),
-    stop: () => server.stop(),
-  }
-}
-
-/** An S3 server on a named engine, started at collection time, or why it cannot run here. */
-export type NamedStorageServer =
-  | { engine: S3Engine; server: StorageServer; skip?: undefined }
-  | { engine: S3Engine; server?: undefined; skip: string }
-
-/**
- * Starts an S3 server on `engine` at a test file's top level, so that its describe blocks
- * can be skipped by name; prints `[skip] <reason>` when it cannot run here (never another
- * engine in its place). The caller stops the server.
- */
-export async function s3ServerOrSkip(engine: S3Engine): Promise<NamedStorageServer> {
-  const server = await startStorageServer('s3', { engine })
-  if (typeof server === 'object') return { engine, server }
-  console.warn(`[skip] ${server}`)
-  return { engine, skip: server }
-}
 
 /** The title of a scenario block, naming the engine and, when skipped, why. */
 export function scenarioTitle(title: string, named?: NamedStorageServer): string {
@@ -152,30 +59,30 @@ export async function createWorld(
   storages: StorageServer,
   extra: string[] = [],
 ): Promise<World> {
-  const location = await database.newDatabase()
-  const specs: Record<string, StorageSpec> = { main: storages.newSpec() }
-  for (const name of extra) specs[name] = storages.newSpec()
+  const specs: Record<string, StorageSpec> = { main: storages.createSpec() }
+  for (const name of extra) specs[name] = storages.createSpec()
   const main = await openStorage(specs.main!)
-  const dataSource = new DataSource(
-    database.kind === 'postgres'
-      ? { type: 'postgres', url: location, entities: ENTITIES, synchronize: true }
-      : { type: 'better-sqlite3', database: location, entities: ENTITIES, synchronize: true },
-  )
-  setStorage(dataSource, Document, 'body', main)
-  setStorage(dataSource, Attachment, 'content', main)
-  await dataSource.initialize()
+  const world = await createTypeormWorld(database, {
+    entities: ENTITIES,
+    storages: { main },
+    attributes: [
+      { entity: Document, attribute: 'body', storage: 'main' },
+      { entity: Attachment, attribute: 'content', storage: 'main' },
+    ],
+  })
+  const { kind, location } = world.database
   // The column that held the bytes before the application adopted attrstore.
-  await dataSource.query(
-    `ALTER TABLE document ADD COLUMN legacy_body ${database.kind === 'postgres' ? 'bytea' : 'blob'}`,
+  await world.dataSource.query(
+    `ALTER TABLE document ADD COLUMN legacy_body ${kind === 'postgres' ? 'bytea' : 'blob'}`,
   )
   const opened = new Map<string, AttributeStorage>([['main', main]])
   return {
-    kind: database.kind,
-    dataSource,
+    kind,
+    dataSource: world.dataSource,
     main,
     specs,
     env: {
-      ATTRSTORE_TEST_DB_KIND: database.kind,
+      ATTRSTORE_TEST_DB_KIND: kind,
       ATTRSTORE_TEST_DB: location,
       ATTRSTORE_TEST_STORAGES: JSON.stringify(specs),
     },
@@ -184,9 +91,7 @@ export async function createWorld(
       if (!storage) opened.set(name, (storage = await openStorage(specs[name]!)))
       return storage
     },
-    destroy: async () => {
-      if (dataSource.isInitialized) await dataSource.destroy()
-    },
+    destroy: world.destroy,
   }
 }
 
@@ -208,7 +113,11 @@ export function useWorlds(
   beforeAll(async () => {
     database = await startDatabaseServer(databaseKind)
     if (named) return
-    storages = await startStorageServer(storageKind)
+    // In auto mode, whatever keeps S3 from starting skips the block, loudly.
+    storages = await startStorageServer(storageKind).catch((error: Error) => {
+      if (storageKind !== 's3') throw error
+      return `S3 is unavailable here: ${error.message}`
+    })
     if (typeof storages === 'string')
       console.warn(`SKIPPED (${databaseKind}/${storageKind}): ${storages}`)
   })
@@ -219,7 +128,9 @@ export function useWorlds(
   })
   return {
     async world(extra = []) {
-      const created = await createWorld(database!, storages as StorageServer, extra)
+      if (!database || typeof storages !== 'object')
+        throw new Error(`no world: ${storages ?? 'the servers did not start'}`)
+      const created = await createWorld(database, storages, extra)
       worlds.push(created)
       return created
     },
@@ -269,13 +180,6 @@ export async function documentRows(dataSource: DataSource): Promise<DocumentRow[
     body: (row.body as string | null) ?? null,
     legacy: (row.legacy_body as Buffer | null) ?? null,
   }))
-}
-
-/** Every key in a storage, sorted. */
-export async function storedKeys(storage: AttributeStorage): Promise<string[]> {
-  const keys: string[] = []
-  for await (const { key } of storage.list()) keys.push(key)
-  return keys.sort()
 }
 
 /** Asserts-by-returning: rows whose object is missing or differs from `expected(row)`. */

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, rm, stat, utimes, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -10,6 +9,7 @@ import {
   KeyConflictError,
 } from '@attrstore/core'
 import { BytesFileSystemStorage } from '@attrstore/fs'
+import { firstJsonLine, spawnFixture } from '@attrstore/testing'
 
 let base: string
 beforeAll(async () => {
@@ -82,21 +82,11 @@ describe('BytesFileSystemStorage', () => {
 
   it('a process killed mid-write leaves no file under a final name, only a temporary file gc removes', async () => {
     const root = freshRoot()
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=@attrstore/source',
-        '--import',
-        'tsx',
-        path.join(import.meta.dirname, 'fixtures', 'write-until-killed.ts'),
-        root,
-      ],
-      { cwd: path.resolve(import.meta.dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    const child = spawnFixture(
+      path.join(import.meta.dirname, 'fixtures', 'write-until-killed.ts'),
+      [root],
     )
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (data: Buffer) => data.toString().includes('started') && resolve())
-      child.on('exit', (code) => reject(new Error(`the writer exited early with ${code}`)))
-    })
+    await firstJsonLine<{ started: true }>(child, 'start of the write', 30_000)
     child.kill('SIGKILL')
     await new Promise((resolve) => child.on('exit', resolve))
 

@@ -3,12 +3,13 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { S3Storage } from '@attrstore/s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createVersionedBucket, describeRealServerCases } from './server-cases.js'
-import { connection, describeS3Conformance, startOrSkip } from './support.js'
+import { startS3OrSkip } from '@attrstore/testing'
+import { connection, describeS3Conformance } from './support.js'
 
 // A throwaway Ceph cluster and its RADOS Gateway (Debian's radosgw, ceph-mon, ceph-osd),
 // started by @attrstore/testing. Where the binaries are missing every case is skipped,
 // and the reason printed: nothing stands in for it.
-const started = await startOrSkip({ engine: 'ceph' })
+const started = await startS3OrSkip({ engine: 'ceph' })
 afterAll(() => started.s3?.stop())
 
 describeS3Conformance('Ceph RGW', started, {}, { stop: false })

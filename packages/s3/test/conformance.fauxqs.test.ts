@@ -1,5 +1,6 @@
-import { describeS3Conformance, startOrSkip } from './support.js'
+import { startS3OrSkip } from '@attrstore/testing'
+import { describeS3Conformance } from './support.js'
 
 // fauxqs keeps objects in memory: it runs in a child process so that the large-body
 // case measures this process (the client) alone.
-describeS3Conformance('fauxqs', await startOrSkip({ engine: 'fauxqs', isolate: true }))
+describeS3Conformance('fauxqs', await startS3OrSkip({ engine: 'fauxqs', isolate: true }))

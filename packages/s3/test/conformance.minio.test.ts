@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto'
 import { S3Storage } from '@attrstore/s3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { describeRealServerCases } from './server-cases.js'
-import { connection, describeS3Conformance, startOrSkip } from './support.js'
+import { startS3OrSkip } from '@attrstore/testing'
+import { connection, describeS3Conformance } from './support.js'
 
 // MinIO, through testcontainers, where a container runtime has (or can pull) the image.
 // Elsewhere every case here is skipped, and the reason printed: nothing stands in for it.
-const started = await startOrSkip({ engine: 'minio' })
+const started = await startS3OrSkip({ engine: 'minio' })
 afterAll(() => started.s3?.stop())
 
 describeS3Conformance('MinIO', started, {}, { stop: false })

@@ -1,5 +1,6 @@
-import { describeS3Conformance, startOrSkip } from './support.js'
+import { startS3OrSkip } from '@attrstore/testing'
+import { describeS3Conformance } from './support.js'
 
 // s3rver: strict legacy server, no conditional writes, stores aws-chunked framing as data
 // when the SDK's default checksums are on. In a child process, so the large-body case measures the client alone.
-describeS3Conformance('s3rver', await startOrSkip({ engine: 's3rver', isolate: true }))
+describeS3Conformance('s3rver', await startS3OrSkip({ engine: 's3rver', isolate: true }))

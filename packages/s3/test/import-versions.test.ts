@@ -4,7 +4,8 @@ import { existingObject, InvalidKeyError, ObjectNotFoundError } from '@attrstore
 import { parseReference, S3Storage } from '@attrstore/s3'
 import { afterAll, describe, expect, it } from 'vitest'
 import { FakeVersionedS3 } from './fake-versioned-s3.js'
-import { connection, startOrSkip } from './support.js'
+import { startS3OrSkip } from '@attrstore/testing'
+import { connection } from './support.js'
 
 // An import that pins a version must address that version: checked on the server, and
 // refused where the bucket has no versions (the server would ignore the id and serve, or
@@ -37,7 +38,7 @@ describe('importing a pinned version (versioned bucket, in-memory fake)', () => 
   })
 })
 
-const started = await startOrSkip({ engine: 'fauxqs' })
+const started = await startS3OrSkip({ engine: 'fauxqs' })
 
 describe.skipIf(!started.s3)(
   `importing a pinned version on an unversioned bucket (fauxqs)${started.skip ? ` (skipped: ${started.skip})` : ''}`,

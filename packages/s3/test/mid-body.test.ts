@@ -3,12 +3,13 @@ import { StorageUnavailableError } from '@attrstore/core'
 import { S3Storage } from '@attrstore/s3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCuttingProxy, type CuttingProxy } from './cutting-proxy.js'
-import { connection, startOrSkip } from './support.js'
+import { startS3OrSkip } from '@attrstore/testing'
+import { connection } from './support.js'
 
 // A connection lost in the middle of a body (a server killed, a network cut) must fail
 // reads with StorageUnavailableError, the network error as its cause, and never hand back
 // the bytes that came as if they were the object.
-const started = await startOrSkip({ engine: 'fauxqs' })
+const started = await startS3OrSkip({ engine: 'fauxqs' })
 
 describe.skipIf(!started.s3)(
   `a connection cut mid-body fails reads with StorageUnavailableError${started.skip ? ` (skipped: ${started.skip})` : ''}`,

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { createHash, randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { Readable } from 'node:stream'
@@ -17,7 +16,7 @@ import {
 } from '@attrstore/core'
 import { failingBody } from '@attrstore/core/conformance'
 import { parseReference, S3Storage, type S3StorageOptions } from '@attrstore/s3'
-import type { TestS3 } from '@attrstore/testing'
+import { spawnFixture, type TestS3 } from '@attrstore/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connection } from './support.js'
 
@@ -211,22 +210,13 @@ export function describeRealServerCases(label: string, started: { s3?: TestS3; s
       it('the upload a process killed mid-write left is listed, kept while young, aborted once stale', async () => {
         const prefix = `killed-${randomUUID()}`
         const options = { ...connection(s3), prefix }
-        const child = spawn(
-          process.execPath,
-          [
-            '--conditions=@attrstore/source',
-            '--import',
-            'tsx',
-            path.join(import.meta.dirname, 'fixtures', 'multipart-until-killed.ts'),
-            JSON.stringify(options),
-          ],
-          {
-            cwd: path.resolve(import.meta.dirname, '../../..'),
-            stdio: ['ignore', 'ignore', 'pipe'],
-          },
+        const child = spawnFixture(
+          path.join(import.meta.dirname, 'fixtures', 'multipart-until-killed.ts'),
+          [JSON.stringify(options)],
+          { stderr: 'pipe' },
         )
         let stderr = ''
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+        child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
         const listUploads = async () =>
           (
             await raw.send(

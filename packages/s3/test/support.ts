@@ -7,12 +7,7 @@ import {
   MiB,
 } from '@attrstore/core/conformance'
 import { S3Storage, type S3StorageOptions } from '@attrstore/s3'
-import {
-  S3EngineUnavailableError,
-  startS3,
-  type StartS3Options,
-  type TestS3,
-} from '@attrstore/testing'
+import type { TestS3 } from '@attrstore/testing'
 import { beforeAll, describe } from 'vitest'
 
 /** Connection options of S3Storage for a test server, retries kept low so failures are quick. */
@@ -25,24 +20,6 @@ export function connection(
     region: s3.region,
     credentials: s3.credentials,
     maxAttempts: 2,
-  }
-}
-
-/**
- * Starts an engine for a test file, or returns the reason it cannot run here (printed,
- * so a skipped run says why). Never substitutes another engine.
- */
-export async function startOrSkip(
-  options: StartS3Options,
-): Promise<{ s3: TestS3; skip?: undefined } | { s3?: undefined; skip: string }> {
-  try {
-    return { s3: await startS3(options) }
-  } catch (error) {
-    if (error instanceof S3EngineUnavailableError) {
-      console.warn(`[skip] ${error.message}`)
-      return { skip: error.message }
-    }
-    throw error
   }
 }
 

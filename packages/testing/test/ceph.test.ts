@@ -5,7 +5,7 @@ import { S3EngineUnavailableError, startS3 } from '../src/s3.js'
 import { describe, expect, it } from 'vitest'
 import { missingCommands } from '../src/daemons.js'
 import { cephDaemonsOf, eventually, running, type CephProcess } from './ceph-processes.js'
-import { firstJsonLine, spawnFixture } from './fixture-process.js'
+import { firstJsonLine, spawnFixture } from '../src/fixture-process.js'
 
 const missing = await missingCommands(['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin'])
 const skip = missing.length > 0 ? `${missing.join(', ')} not installed` : undefined
@@ -68,7 +68,7 @@ describe.skipIf(skip)(`startS3({ engine: "ceph" })${skip ? ` (skipped: ${skip})`
   })
 
   it('the daemons and their directory do not outlive a process killed with SIGKILL', async () => {
-    const child = spawnFixture('ceph-until-killed.ts')
+    const child = spawnFixture(path.join(import.meta.dirname, 'fixtures', 'ceph-until-killed.ts'))
     const daemons = await firstJsonLine<CephProcess[]>(child, 'cluster', 100_000)
     child.kill('SIGKILL')
     expect(daemons.map((daemon) => daemon.command).sort()).toEqual([

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { PostgresUnavailableError, startPostgres } from '@attrstore/testing'
 import { postgresBinaries, serverAccount } from '../src/postgres-binaries.js'
 import { eventually } from './ceph-processes.js'
-import { firstJsonLine, spawnFixture } from './fixture-process.js'
+import { firstJsonLine, spawnFixture } from '../src/fixture-process.js'
 
 /** Whether something accepts TCP connections on the loopback port. */
 function listening(port: number): Promise<boolean> {
@@ -45,7 +45,9 @@ describe('startPostgres', () => {
   })
 
   it('the server does not outlive a process killed with SIGKILL', async () => {
-    const child = spawnFixture('postgres-until-killed.ts')
+    const child = spawnFixture(
+      path.join(import.meta.dirname, 'fixtures', 'postgres-until-killed.ts'),
+    )
     const { port } = await firstJsonLine<{ port: number }>(child, 'server', 60_000)
     expect(await listening(port)).toBe(true)
     child.kill('SIGKILL')

@@ -62,7 +62,7 @@ const FULL = process.env.ATTRSTORE_TEST_FULL === '1'
 
 /**
  * Describes the migrate scenarios on one database kind and one storage kind. `named` (S3
- * only): a server on a named engine from `s3ServerOrSkip`, every case skipped by name when
+ * only): a server on a named engine from `startStorageServerOrSkip`, every case skipped by name when
  * that engine cannot run here; `only`: the scenarios to describe (default: all; the others
  * are not described at all).
  */

@@ -7,7 +7,7 @@ import { getStorageKey, storageEvents } from '@attrstore/typeorm'
 import { describe, expect, it } from 'vitest'
 import { collectGarbage, statistics, verify } from '../../src/index.js'
 import { Attachment, Document } from '../fixtures/entities.js'
-import { openStorage } from '../fixtures/storages.js'
+import { openStorage } from '@attrstore/testing/world'
 import {
   collect,
   FIXTURES,
@@ -73,7 +73,7 @@ async function corrupt(world: World, key: string): Promise<void> {
 
 /**
  * Describes gc, stat and verify on one database kind and one storage kind; `named` (S3
- * only): a server on a named engine from `s3ServerOrSkip`, every case skipped by name when
+ * only): a server on a named engine from `startStorageServerOrSkip`, every case skipped by name when
  * that engine cannot run here.
  */
 export function describeOperations(

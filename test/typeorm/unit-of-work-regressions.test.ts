@@ -16,17 +16,11 @@ import { existingObject, InvalidBodyError, MemoryStorage } from '@attrstore/core
 import { InstrumentedStorage } from '@attrstore/testing'
 import { getStorageKey, setStorage, StoredContent } from '@attrstore/typeorm'
 import { Document, File, LazyFile } from '../support/entities.js'
-import { storedKeys } from '../support/environment.js'
-import {
-  delayWrites,
-  describeReview,
-  failingBody,
-  gate,
-  sleep,
-  text,
-} from '../support/review-harness.js'
+import { delayWrites, failingBody, gate, sleep } from '../support/controlled-bodies.js'
+import { describeOnEachDatabase } from '../support/each-database.js'
+import { storedKeys, text } from '../support/environment.js'
 
-describeReview('review: orphans', (t) => {
+describeOnEachDatabase('regression: orphans', (t) => {
   it('update(criteria) that matches no row leaves no object behind', async () => {
     await t.files().update({ name: 'no such row' }, { data: Buffer.from('nobody') })
     await t.expectConsistent()
@@ -91,7 +85,7 @@ describeReview('review: orphans', (t) => {
   })
 })
 
-describeReview('review: entity state', (t) => {
+describeOnEachDatabase('regression: entity state', (t) => {
   it('re-importing the object a row already references leaves a content handle, not the raw key', async () => {
     const file = await t.files().save(t.files().create({ name: 'same.bin', data: 'same' }))
     const key = getStorageKey(file, 'data')!
@@ -127,8 +121,8 @@ describeReview('review: entity state', (t) => {
   })
 })
 
-describeReview(
-  'review: concurrent transactions (PostgreSQL pool)',
+describeOnEachDatabase(
+  'regression: concurrent transactions (PostgreSQL pool)',
   (t) => {
     it('an import committed while another transaction removes the original row keeps the object', async () => {
       const original = await t.files().save(t.files().create({ name: 'orig.bin', data: 'shared' }))
@@ -156,8 +150,8 @@ describeReview(
   ['postgres'],
 )
 
-describeReview(
-  'review: PostgreSQL connection pool',
+describeOnEachDatabase(
+  'regression: PostgreSQL connection pool',
   (t) => {
     /** A DataSource on a new database of the same server, with its own pool options. */
     async function pooled(poolSize?: number): Promise<DataSource> {
@@ -214,7 +208,7 @@ describeReview(
   ['postgres'],
 )
 
-describeReview('review: storages that are the same place', (t) => {
+describeOnEachDatabase('regression: storages that are the same place', (t) => {
   it('two storage objects on one root: removing the original of an imported object keeps it', async () => {
     // Two instances on the same root, as `setStorage(ds, A, 'data', new XStorage(sameConfig))`
     // twice would make: the import succeeds (the key exists there), so the key is shared.
@@ -231,8 +225,8 @@ describeReview('review: storages that are the same place', (t) => {
   })
 })
 
-describeReview(
-  'review: set-up',
+describeOnEachDatabase(
+  'regression: set-up',
   (t) => {
     it('a bad setStorage() made before initialize() does not silently drop the good ones made with it', async () => {
       const dataSource = await t.database.dataSource()
@@ -273,7 +267,7 @@ describeReview(
   ['sqlite'],
 )
 
-describe('review: core BaseStorage.write', () => {
+describe('regression: core BaseStorage.write', () => {
   it('a streamed body is released when the write fails before reading it (key generator throws)', async () => {
     const storage = new MemoryStorage({
       keyGenerator: () => {
@@ -316,8 +310,8 @@ describe('review: core BaseStorage.write', () => {
   })
 })
 
-describeReview(
-  'review: SQLite shares one query runner between concurrent operations',
+describeOnEachDatabase(
+  'regression: SQLite shares one query runner between concurrent operations',
   (t) => {
     it("an unrelated failing statement does not delete another operation's in-flight upload", async () => {
       await t.files().save(t.files().create({ name: 'taken.bin', data: 'first' }))

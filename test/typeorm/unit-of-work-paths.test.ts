@@ -1,5 +1,5 @@
 /**
- * Review coverage: paths of the transaction table not exercised by test/support/scenarios.ts,
+ * Paths of the transaction table not exercised by test/support/scenarios.ts,
  * on SQLite and PostgreSQL with filesystem storages. Every test here PASSES against the
  * current code (behaviour verified correct); demonstrated bugs live elsewhere.
  */
@@ -8,10 +8,11 @@ import { expect, it } from 'vitest'
 import { StorageUnavailableError } from '@attrstore/core'
 import { getStorageKey } from '@attrstore/typeorm'
 import { File, Folder } from '../support/entities.js'
-import { storedKeys } from '../support/environment.js'
-import { describeReview, failingBody, text } from '../support/review-harness.js'
+import { failingBody } from '../support/controlled-bodies.js'
+import { describeOnEachDatabase } from '../support/each-database.js'
+import { storedKeys, text } from '../support/environment.js'
 
-describeReview('review coverage: saves', (t) => {
+describeOnEachDatabase('unit of work: saves', (t) => {
   it('save() of an array mixing new, changed and unchanged entities uploads only what changed', async () => {
     const [changed, unchanged] = await t
       .files()
@@ -199,7 +200,7 @@ describeReview('review coverage: saves', (t) => {
   })
 })
 
-describeReview('review coverage: failures', (t) => {
+describeOnEachDatabase('unit of work: failures', (t) => {
   it('a streamed body that fails mid-way: no row, no object, the property keeps the stream', async () => {
     const body = failingBody()
     const file = t.files().create({ name: 'fails.bin', data: body })
@@ -229,7 +230,7 @@ describeReview('review coverage: failures', (t) => {
   })
 })
 
-describeReview('review coverage: removals and queries', (t) => {
+describeOnEachDatabase('unit of work: removals and queries', (t) => {
   it('softRemove keeps the object; remove of the soft-removed entity deletes it', async () => {
     const file = await t.files().save(t.files().create({ name: 'soft-then-hard.bin', data: 'x' }))
     const key = getStorageKey(file, 'data')!
@@ -271,8 +272,8 @@ describeReview('review coverage: removals and queries', (t) => {
   })
 })
 
-describeReview(
-  'review coverage: PostgreSQL pool',
+describeOnEachDatabase(
+  'unit of work: PostgreSQL pool',
   (t) => {
     it('concurrent saves of different rows on a connection pool settle independently', async () => {
       const saved = await t

@@ -1,0 +1,29 @@
+/** fauxqs: the maintained Node S3 emulator (decodes aws-chunked), keeping objects in memory. */
+import { startInChild, type EmulatorInChild } from './emulator-child.js'
+import { TEST_REGION, type Running } from './engines.js'
+
+const FAUXQS_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' }
+
+const FAUXQS_IN_CHILD: EmulatorInChild = {
+  name: 'fauxqs',
+  credentials: FAUXQS_CREDENTIALS,
+  script: `
+    const { startFauxqs } = await import('fauxqs')
+    const server = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' })
+    globalThis.stopServer = () => server.stop()
+    globalThis.serverPort = server.port
+  `,
+}
+
+/** Starts fauxqs on a free loopback port, in this process or (`isolate`) in a child process. */
+export async function startFauxqsEngine(isolate: boolean): Promise<Running> {
+  if (isolate) return startInChild(FAUXQS_IN_CHILD)
+  const { startFauxqs } = await import('fauxqs')
+  const server = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' })
+  return {
+    endpoint: `http://127.0.0.1:${server.port}`,
+    region: TEST_REGION,
+    credentials: FAUXQS_CREDENTIALS,
+    stop: () => server.stop(),
+  }
+}
