@@ -3,12 +3,22 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import Database from 'better-sqlite3'
+import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collect, FIXTURES } from './support.js'
 
 // The CLI as installed: the built bin run by plain node, so that the data source's
 // TypeScript goes through the CLI's own loader (the tests' tsx launcher would hide it).
+// better-sqlite3 has no types of its own: the little used here.
+interface SqliteDatabase {
+  exec(sql: string): void
+  prepare(sql: string): { run(...values: unknown[]): unknown }
+  close(): void
+}
+const Database = createRequire(import.meta.url)('better-sqlite3') as new (
+  file: string,
+) => SqliteDatabase
+
 const BUILT_BIN = path.join(import.meta.dirname, '..', 'dist', 'bin.js')
 const FIXTURE = path.join(FIXTURES, 'decorator-metadata')
 const built = existsSync(BUILT_BIN)
