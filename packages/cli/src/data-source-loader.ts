@@ -6,6 +6,7 @@ import { ConfigurationError, type AttributeStorage } from '@attrstore/core'
 import * as ownTypeorm from '@attrstore/typeorm'
 import type { DataSource } from 'typeorm'
 import type { Binding } from './bindings.js'
+import { registerTypeScript } from './typescript-hooks.js'
 
 export interface LoadDataSourceOptions {
   /**
@@ -34,8 +35,6 @@ export interface LoadedDataSource {
 }
 
 const TYPESCRIPT = /\.(c|m)?tsx?$/
-/** Set once tsx's loaders are registered in this process (also by our own test launcher). */
-const TSX_REGISTERED = Symbol.for('attrstore.cli.tsx-registered')
 
 function isDataSource(value: unknown): value is DataSource {
   return (
@@ -68,18 +67,6 @@ function nearestTsconfig(directory: string): string | undefined {
     if (existsSync(candidate)) return candidate
     if (path.dirname(at) === at) return undefined
   }
-}
-
-async function registerTypeScript(tsconfig: string | false): Promise<void> {
-  const globals = globalThis as Record<symbol, unknown>
-  if (globals[TSX_REGISTERED]) return
-  // tsx's CommonJS hook reads the tsconfig path from the environment.
-  if (tsconfig !== false) process.env.TSX_TSCONFIG_PATH ??= tsconfig
-  const esm = await import('tsx/esm/api')
-  esm.register({ tsconfig })
-  const cjs = await import('tsx/cjs/api')
-  cjs.register()
-  globals[TSX_REGISTERED] = true
 }
 
 /** The exports worth looking at: named ones, and those of a CommonJS `module.exports` object. */
@@ -159,10 +146,27 @@ async function applicationBindings(file: string): Promise<(dataSource: DataSourc
 }
 
 /**
+ * TypeORM's "Column type ... cannot be guessed" error, which means the entities were compiled
+ * without decorator metadata: say what to do about it.
+ */
+function missingMetadataError(error: unknown, file: string): ConfigurationError | undefined {
+  const message = (error as Error | undefined)?.message ?? ''
+  if (!/emitDecoratorMetadata|cannot be guessed/.test(message)) return undefined
+  return new ConfigurationError(
+    `${message}\nThe entities of ${file} were compiled without decorator metadata. Either set ` +
+      '"experimentalDecorators" and "emitDecoratorMetadata" in the tsconfig.json of the data source ' +
+      '(or name one with --tsconfig), or compile the project first and pass the JavaScript file, ' +
+      'e.g. `-d dist/data-source.js`.',
+    { cause: error },
+  )
+}
+
+/**
  * Loads a TypeORM DataSource the way the TypeORM CLI does (`-d path/to/data-source.ts`):
  *
  * - the module (`.ts`, `.mts`, `.cts`, `.js`, `.mjs`, `.cjs`; TypeScript compiled on the fly
- *   by tsx) exports exactly one DataSource instance, as its default export or a named one,
+ *   on the fly: by SWC when the tsconfig asks for `emitDecoratorMetadata`, which TypeORM
+ *   needs to guess column types, by tsx otherwise) exports exactly one DataSource instance, as its default export or a named one,
  *   or a promise of one, or a default factory function returning one (or a promise of one);
  * - the module registers storages itself (`setStorage(...)` at its top level works before
  *   `initialize()`), or exports `configureStorages(dataSource)`, called after initialisation;
@@ -184,15 +188,24 @@ export async function loadDataSource(
   try {
     exported = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>
   } catch (error) {
-    throw new ConfigurationError(
-      `Unable to load the data source ${absolute}: ${(error as Error).message}`,
-      { cause: error },
+    throw (
+      missingMetadataError(error, absolute) ??
+      new ConfigurationError(
+        `Unable to load the data source ${absolute}: ${(error as Error).message}`,
+        { cause: error },
+      )
     )
   }
   const dataSource = await findDataSource(exported, absolute)
   if (!dataSource.isInitialized) {
     dataSource.setOptions({ synchronize: false, migrationsRun: false, dropSchema: false })
-    if (options.initialize !== false) await dataSource.initialize()
+    if (options.initialize !== false) {
+      try {
+        await dataSource.initialize()
+      } catch (error) {
+        throw missingMetadataError(error, absolute) ?? error
+      }
+    }
   }
   const configure =
     exported.configureStorages ??

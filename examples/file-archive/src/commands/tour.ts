@@ -19,6 +19,7 @@ import { resolveConfig } from '../config.js'
 import { File } from '../entity.js'
 import { describeFailure } from '../errors.js'
 import { hashFile } from '../local-files.js'
+import { measureMemoryGrowth } from '../memory-growth.js'
 import { formatBytes } from '../progress.js'
 import { checkCommand } from './check.js'
 import { exportCommand } from './export.js'
@@ -180,16 +181,22 @@ export async function tourCommand(options: TourOptions): Promise<void> {
     await changes()
 
     step(`import video.mp4 (${formatBytes(largeSize)}, streamed: never held whole in memory)`)
-    await importCommand(
-      { ...context, progress: { threshold: 8 * 1024 * 1024 } },
-      [path.join(samples, 'video.mp4')],
-      {
-        name: name('video.mp4'),
-      },
+    const { memory } = await measureMemoryGrowth(() =>
+      importCommand(
+        { ...context, progress: { threshold: 8 * 1024 * 1024 } },
+        [path.join(samples, 'video.mp4')],
+        {
+          name: name('video.mp4'),
+        },
+      ),
     )
     await changes()
     print(
-      `  peak memory (RSS) of this process so far: ${formatBytes(process.resourceUsage().maxRSS * 1024)}`,
+      `  memory: the import grew this process's RSS by ${formatBytes(Math.max(0, memory.peak - memory.baseline))} ` +
+        `(from ${formatBytes(memory.baseline)} before it to a peak of ${formatBytes(memory.peak)})` +
+        (embedded
+          ? '; the S3 server (fauxqs) runs in this same process, so its buffers count too'
+          : ''),
     )
 
     step('list (lazy entity: the rows only, nothing downloaded)')
