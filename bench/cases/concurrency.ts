@@ -3,7 +3,7 @@
  * raw SDK (+ INSERT) does? Throughput in saves per second.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { runBounded } from '@attrstore/core'
+import { runBounded } from '@attrstore/core/driver'
 import { emptyPrefix, rawPut, type BenchContext } from '../lib/context.js'
 import { PlainKey, S3Eager } from '../lib/entities.js'
 import type { CaseResult } from '../lib/result.js'

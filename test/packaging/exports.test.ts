@@ -13,7 +13,8 @@ const run = promisify(execFile)
 const root = path.resolve(import.meta.dirname, '../..')
 
 const packages: Array<[string, string[]]> = [
-  ['@attrstore/core', ['MemoryStorage', 'BaseStorage', 'ObjectNotFoundError', 'existingObject']],
+  ['@attrstore/core', ['MemoryStorage', 'ObjectNotFoundError', 'existingObject']],
+  ['@attrstore/core/driver', ['BaseStorage', 'resolveRange', 'DigestStream']],
   ['@attrstore/core/conformance', ['describeStorageConformance']],
   ['@attrstore/attacher', ['UnitOfWork', 'Attacher', 'StoredContent', 'InProcessObjectLocks']],
   ['@attrstore/fs', ['BytesFileSystemStorage']],

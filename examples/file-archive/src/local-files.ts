@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs'
 import { opendir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline, type Readable } from 'node:stream'
-import { DigestStream, type Digest } from '@attrstore/core'
+import { DigestStream, type Digest } from '@attrstore/core/driver'
 import { UserError } from './errors.js'
 import { progressBar, type ProgressOptions } from './progress.js'
 

@@ -1,4 +1,4 @@
-import { sha256Hex } from '@attrstore/core'
+import { sha256Hex } from '@attrstore/core/driver'
 import { StoredContent } from './content.js'
 
 /** What attrstore knows of one stored attribute of one entity object. */

@@ -1,14 +1,11 @@
 import { Readable } from 'node:stream'
 import {
-  collectStream,
   existingObject,
-  hashStream,
-  isExistingObject,
-  Limiter,
   ObjectNotFoundError,
   type AttributeStorage,
   type Body,
 } from '@attrstore/core'
+import { collectStream, hashStream, isExistingObject, Limiter } from '@attrstore/core/driver'
 import {
   attachedState,
   attachState,

@@ -1,11 +1,5 @@
 export { StoredContent } from './content.js'
-export {
-  attachedState,
-  attachState,
-  getStorageKey,
-  isBytes,
-  isUnchanged,
-} from './attached-state.js'
+export { attachedState, getStorageKey } from './attached-state.js'
 export type { AttachedState } from './attached-state.js'
 export type { AttachmentOptions, LoadMode } from './options.js'
 export type {

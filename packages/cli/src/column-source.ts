@@ -1,4 +1,5 @@
-import { ConfigurationError, isAttrstoreError, sha256Hex } from '@attrstore/core'
+import { ConfigurationError, isAttrstoreError } from '@attrstore/core'
+import { sha256Hex } from '@attrstore/core/driver'
 import type { ByteSource, MigrationContext, RowAction } from './byte-source.js'
 import type { ColumnCondition, Row } from './row-source.js'
 import { rehash, type BatchCopies } from './verified-copy.js'

@@ -1,8 +1,15 @@
-export { loadDataSource, isStorage } from './data-source-loader.js'
+/**
+ * `@attrstore/cli` as a library: the commands (`migrate`, `collectGarbage`, `verify`,
+ * `statistics`), the data source loader, the progress display and `main`, with the types
+ * of their options and reports.
+ *
+ * @packageDocumentation
+ */
+export { loadDataSource } from './data-source-loader.js'
 export type { LoadDataSourceOptions, LoadedDataSource } from './data-source-loader.js'
 export { migrate } from './migrate.js'
 export type { MigrateOptions, MigrateReport, MigrationProblem, MigrationSource } from './migrate.js'
-export { collectGarbage, DEFAULT_GRACE_MS } from './gc.js'
+export { collectGarbage } from './gc.js'
 export type { CollectGarbageOptions, GarbageReport, StoreGarbageReport, Tally } from './gc.js'
 export { verify } from './verify.js'
 export type {
@@ -13,8 +20,7 @@ export type {
 } from './verify.js'
 export { statistics } from './stat.js'
 export type { AttributeStatistics, Statistics, StatisticsOptions, StoreStatistics } from './stat.js'
-export { bindingLabel, groupByStorage, storageLocation } from './bindings.js'
-export type { Binding, BindingFilter, StorageGroup } from './bindings.js'
+export type { Binding, BindingFilter } from './bindings.js'
 export { ProgressDisplay } from './progress.js'
 export type {
   ProgressDisplayOptions,
@@ -22,6 +28,5 @@ export type {
   ProgressStream,
   ProgressUpdate,
 } from './progress.js'
-export { formatBytes, formatDuration, parseDuration } from './format.js'
 export { main, EXIT } from './cli.js'
 export type { CliIo } from './cli.js'

@@ -1,4 +1,5 @@
-import { runBounded, type AttributeStorage, type KeyContext } from '@attrstore/core'
+import { type AttributeStorage, type KeyContext } from '@attrstore/core'
+import { runBounded } from '@attrstore/core/driver'
 import { storedColumns, type StoredAttributeOptions } from '@attrstore/typeorm'
 import type { DataSource } from 'typeorm'
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'

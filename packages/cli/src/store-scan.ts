@@ -1,4 +1,5 @@
-import { assertValidPrefix, ConfigurationError, type ListedObject } from '@attrstore/core'
+import { ConfigurationError, type ListedObject } from '@attrstore/core'
+import { assertValidPrefix } from '@attrstore/core/driver'
 import { bindingLabel, type StorageGroup } from './bindings.js'
 import type { ProgressListener } from './progress.js'
 import type { RowSource } from './row-source.js'

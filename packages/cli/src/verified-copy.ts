@@ -1,10 +1,10 @@
 import {
-  hashStream,
   isAttrstoreError,
   type AttributeStorage,
   type Body,
   type KeyContext,
 } from '@attrstore/core'
+import { hashStream } from '@attrstore/core/driver'
 import type { MigrationProblem } from './migration-report.js'
 import type { Row } from './row-source.js'
 

@@ -1,4 +1,5 @@
-import { IntegrityError, isAttrstoreError, runBounded } from '@attrstore/core'
+import { IntegrityError, isAttrstoreError } from '@attrstore/core'
+import { runBounded } from '@attrstore/core/driver'
 import type { DataSource } from 'typeorm'
 import { type Binding, type BindingFilter, bindingLabel, selectStores } from './bindings.js'
 import type { ProgressListener } from './progress.js'

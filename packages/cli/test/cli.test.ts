@@ -1,15 +1,9 @@
 import { MemoryStorage, type AttributeStorage } from '@attrstore/core'
 import { BytesFileSystemStorage } from '@attrstore/fs'
 import { describe, expect, it } from 'vitest'
-import {
-  formatDuration,
-  groupByStorage,
-  main,
-  ProgressDisplay,
-  parseDuration,
-  type Binding,
-  type CliIo,
-} from '../src/index.js'
+import { main, ProgressDisplay, type Binding, type CliIo } from '../src/index.js'
+import { groupByStorage } from '../src/bindings.js'
+import { formatDuration, parseDuration } from '../src/format.js'
 
 function fakeIo(): CliIo & { output(): string; errors(): string } {
   let stdout = ''

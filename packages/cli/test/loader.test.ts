@@ -1,7 +1,8 @@
 import 'reflect-metadata'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { bindingLabel, loadDataSource } from '../src/index.js'
+import { loadDataSource } from '../src/index.js'
+import { bindingLabel } from '../src/bindings.js'
 import { FIXTURES } from './support.js'
 
 const fixture = (name: string): string => path.join(FIXTURES, 'loader', name)

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runBounded, type AttributeStorage } from '@attrstore/core'
+import { type AttributeStorage } from '@attrstore/core'
+import { runBounded } from '@attrstore/core/driver'
 import type { DataSource } from 'typeorm'
 import {
   createWorld as createTypeormWorld,

@@ -1,3 +1,10 @@
+/**
+ * `@attrstore/core`: what applications use: the `AttributeStorage` contract and its
+ * types, bodies, key generator types, typed errors and `MemoryStorage`. Driver authors
+ * find `BaseStorage` and its helpers in `@attrstore/core/driver`.
+ *
+ * @packageDocumentation
+ */
 export type {
   AttributeStorage,
   ByteRange,
@@ -16,8 +23,8 @@ export type {
   WriteProgress,
   WriteResult,
 } from './contract.js'
-export { existingObject, isExistingObject, normalizeBody, collectStream } from './body.js'
-export type { Body, ExistingObject, NormalizedBody } from './body.js'
+export { existingObject } from './body.js'
+export type { Body, ExistingObject } from './body.js'
 export {
   AttrstoreError,
   ConfigurationError,
@@ -31,18 +38,5 @@ export {
   isAttrstoreError,
 } from './errors.js'
 export type { AttrstoreErrorCode } from './errors.js'
-export {
-  assertValidKey,
-  assertValidPrefix,
-  safeExtension,
-  uuidKeyGenerator,
-  MAX_KEY_BYTES,
-} from './keys.js'
 export type { KeyContext, KeyGenerator } from './keys.js'
-export { DigestStream, hashStream, sha256Hex, isSha256Hex } from './integrity.js'
-export type { Digest, DigestStreamOptions, HashedStream } from './integrity.js'
-export { BaseStorage, resolveRange } from './base-storage.js'
-export { Limiter, runBounded } from './concurrency.js'
-export type { BaseStorageOptions, NewObject } from './base-storage.js'
 export { MemoryStorage } from './memory-storage.js'
-export { staleWritesCutoff } from './stale-writes.js'

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs'
 import { writeFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { Limiter, hashStream, runBounded, sha256Hex } from '../src/index.js'
+import { Limiter, hashStream, runBounded, sha256Hex } from '../src/driver.js'
 
 const tick = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 

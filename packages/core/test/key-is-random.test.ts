@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest'
-import { MemoryStorage, type KeyContext, type NewObject } from '@attrstore/core'
+import { MemoryStorage, type KeyContext } from '@attrstore/core'
+import { type NewObject } from '@attrstore/core/driver'
 
 class Recording extends MemoryStorage {
   seen: boolean[] = []

@@ -14,22 +14,24 @@ import {
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import {
-  BaseStorage,
   ConfigurationError,
   KeyConflictError,
   ObjectNotFoundError,
   StorageUnavailableError,
-  resolveRange,
-  type BaseStorageOptions,
   type ByteRange,
   type ListedObject,
-  type NewObject,
   type ObjectStat,
   type OpenedObject,
   type ReadOptions,
   type StaleWritesOptions,
   type StaleWritesReport,
 } from '@attrstore/core'
+import {
+  BaseStorage,
+  resolveRange,
+  type BaseStorageOptions,
+  type NewObject,
+} from '@attrstore/core/driver'
 import { shardedKeyGenerator } from './keys.js'
 import { Layout, RESERVED_DIRECTORY } from './layout.js'
 import { cleanTemporaryFiles } from './stale-writes.js'

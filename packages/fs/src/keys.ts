@@ -1,4 +1,5 @@
-import { safeExtension, uuidKeyGenerator, type KeyGenerator } from '@attrstore/core'
+import { type KeyGenerator } from '@attrstore/core'
+import { safeExtension, uuidKeyGenerator } from '@attrstore/core/driver'
 
 /**
  * The filesystem storage's default key: `ab/cd/<uuid><.ext>`. Two levels of 256 sharded

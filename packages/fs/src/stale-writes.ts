@@ -1,6 +1,7 @@
 import { opendir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { staleWritesCutoff, type StaleWritesOptions, type StaleWritesReport } from '@attrstore/core'
+import { type StaleWritesOptions, type StaleWritesReport } from '@attrstore/core'
+import { staleWritesCutoff } from '@attrstore/core/driver'
 
 const MISSING = new Set(['ENOENT', 'ENOTDIR'])
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { expect, it } from 'vitest'
-import type { NewObject } from '@attrstore/core'
+import type { NewObject } from '@attrstore/core/driver'
 import { BytesFileSystemStorage } from '@attrstore/fs'
 
 it('counts the filesystem storage’s sharded UUID keys as random', async () => {

@@ -1,4 +1,5 @@
-import { assertValidKey, ConfigurationError } from '@attrstore/core'
+import { ConfigurationError } from '@attrstore/core'
+import { assertValidKey } from '@attrstore/core/driver'
 import { RESERVED_PREFIX } from './session.js'
 
 /**

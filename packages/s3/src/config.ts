@@ -4,7 +4,8 @@ import type {
   ServerSideEncryption,
   StorageClass,
 } from '@aws-sdk/client-s3'
-import { ConfigurationError, type BaseStorageOptions, type KeyContext } from '@attrstore/core'
+import { ConfigurationError, type KeyContext } from '@attrstore/core'
+import { type BaseStorageOptions } from '@attrstore/core/driver'
 import { bucketNameProblem, normalizePrefix } from './bucket.js'
 
 /** Extra parameters of one upload, returned by {@link S3StorageOptions.uploadParameters}. */

@@ -3,7 +3,8 @@ import {
   DeleteObjectsCommand,
   type ObjectIdentifier,
 } from '@aws-sdk/client-s3'
-import { runBounded, StorageUnavailableError } from '@attrstore/core'
+import { StorageUnavailableError } from '@attrstore/core'
+import { runBounded } from '@attrstore/core/driver'
 import { errorCode, isNotFound, isUnsupported } from './errors.js'
 import { withContentMd5 } from './middleware.js'
 import type { S3Session } from './session.js'

@@ -5,12 +5,8 @@ import {
   ListObjectsV2Command,
   ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3'
-import {
-  staleWritesCutoff,
-  type ListedObject,
-  type StaleWritesOptions,
-  type StaleWritesReport,
-} from '@attrstore/core'
+import { type ListedObject, type StaleWritesOptions, type StaleWritesReport } from '@attrstore/core'
+import { staleWritesCutoff } from '@attrstore/core/driver'
 import type { Capabilities } from './capabilities.js'
 import { isNotFound, isServerFault, isUnsupported } from './errors.js'
 import { formatReference, parseReference } from './reference.js'

@@ -9,7 +9,8 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { ConfigurationError, IntegrityError, runBounded, type NewObject } from '@attrstore/core'
+import { ConfigurationError, IntegrityError } from '@attrstore/core'
+import { runBounded, type NewObject } from '@attrstore/core/driver'
 import { replayBody, type FirstPart } from './body.js'
 import { errorCode, isUnsupported } from './errors.js'
 import { removeQuietly, SHA256_METADATA, type S3Session } from './session.js'

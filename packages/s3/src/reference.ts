@@ -1,4 +1,5 @@
-import { assertValidKey, InvalidKeyError } from '@attrstore/core'
+import { InvalidKeyError } from '@attrstore/core'
+import { assertValidKey } from '@attrstore/core/driver'
 
 /**
  * The references S3Storage keeps in database columns.

@@ -1,12 +1,9 @@
 import {
-  BaseStorage,
   ConfigurationError,
   InvalidKeyError,
-  isExistingObject,
   type Body,
   type ByteRange,
   type ListedObject,
-  type NewObject,
   type ObjectStat,
   type OpenedObject,
   type StaleWritesOptions,
@@ -14,6 +11,7 @@ import {
   type WriteOptions,
   type WriteResult,
 } from '@attrstore/core'
+import { BaseStorage, isExistingObject, type NewObject } from '@attrstore/core/driver'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { Capabilities, type S3Capabilities } from './capabilities.js'
 import {

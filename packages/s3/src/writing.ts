@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os'
 import { HeadObjectCommand, PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3'
-import { IntegrityError, InvalidKeyError, KeyConflictError, type NewObject } from '@attrstore/core'
+import { IntegrityError, InvalidKeyError, KeyConflictError } from '@attrstore/core'
+import { type NewObject } from '@attrstore/core/driver'
 import { readFirstPart, spoolBody, type FirstPart } from './body.js'
 import type { Capabilities } from './capabilities.js'
 import { errorCode, isNotFound } from './errors.js'

@@ -1,6 +1,8 @@
 import { ConfigurationError } from '@attrstore/core'
 import { S3Client } from '@aws-sdk/client-s3'
-import { bucketNameProblem, resolveS3Config, S3Storage } from '@attrstore/s3'
+import { S3Storage } from '@attrstore/s3'
+import { bucketNameProblem } from '../src/bucket.js'
+import { resolveS3Config } from '../src/config.js'
 import { describe, expect, it } from 'vitest'
 
 const resolve = (options: Record<string, unknown>, env: Record<string, string> = {}) =>

@@ -1,5 +1,6 @@
 import { InvalidKeyError } from '@attrstore/core'
-import { formatReference, parseReference, S3Storage, VERSION_SEPARATOR } from '@attrstore/s3'
+import { S3Storage } from '@attrstore/s3'
+import { formatReference, parseReference, VERSION_SEPARATOR } from '../src/reference.js'
 import { describe, expect, it } from 'vitest'
 
 const KEYS = [

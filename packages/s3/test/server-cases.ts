@@ -15,7 +15,8 @@ import {
   RangeNotSatisfiableError,
 } from '@attrstore/core'
 import { failingBody } from '@attrstore/core/conformance'
-import { parseReference, S3Storage, type S3StorageOptions } from '@attrstore/s3'
+import { S3Storage, type S3StorageOptions } from '@attrstore/s3'
+import { parseReference } from '../src/reference.js'
 import { spawnFixture, type TestS3 } from '@attrstore/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connection } from './support.js'

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '@attrstore/core'
-import { parseS3Url, S3Storage } from '@attrstore/s3'
+import { S3Storage } from '@attrstore/s3'
+import { parseS3Url } from '../src/url.js'
 import { describe, expect, it } from 'vitest'
 
 describe('fromUrl forms', () => {

@@ -1,4 +1,4 @@
-export { StoredAttribute, storedAttributeOptions } from './decorator.js'
+export { StoredAttribute } from './decorator.js'
 export type { LoadMode, StoredAttributeOptions, StoredAttributeValue } from './decorator.js'
 export { setStorage, unsetStorage, storageEvents, storageBindings } from './set-storage.js'
 export { StoredContent, getStorageKey } from '@attrstore/attacher'

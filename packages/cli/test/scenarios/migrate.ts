@@ -1,5 +1,6 @@
 import 'reflect-metadata'
-import { runBounded, type AttributeStorage } from '@attrstore/core'
+import { type AttributeStorage } from '@attrstore/core'
+import { runBounded } from '@attrstore/core/driver'
 import { storageBindings } from '@attrstore/typeorm'
 import { describe, expect, it } from 'vitest'
 import { migrate } from '../../src/index.js'

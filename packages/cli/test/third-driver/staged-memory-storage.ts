@@ -4,21 +4,13 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import { Readable } from 'node:stream'
 import {
-  BaseStorage,
   ConfigurationError,
   KeyConflictError,
   ObjectNotFoundError,
-  assertValidKey,
-  collectStream,
-  resolveRange,
-  sha256Hex,
-  staleWritesCutoff,
-  type BaseStorageOptions,
   type ByteRange,
   type DirectUpload,
   type DirectUploadOptions,
   type ListedObject,
-  type NewObject,
   type ObjectStat,
   type OpenedObject,
   type SignedUrl,
@@ -26,6 +18,16 @@ import {
   type StaleWritesOptions,
   type StaleWritesReport,
 } from '@attrstore/core'
+import {
+  BaseStorage,
+  assertValidKey,
+  collectStream,
+  resolveRange,
+  sha256Hex,
+  staleWritesCutoff,
+  type BaseStorageOptions,
+  type NewObject,
+} from '@attrstore/core/driver'
 
 export interface StoredObject {
   data: Buffer

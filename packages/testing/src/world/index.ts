@@ -20,7 +20,6 @@
  * ```
  */
 export {
-  dataSourceOptions,
   startDatabaseServer,
   type DatabaseKind,
   type DatabaseServer,
@@ -28,12 +27,10 @@ export {
   type TestDataSourceOptions,
 } from './databases.js'
 export { keyDifference, referencedKeys, storedKeys, type KeyDifference } from './keys.js'
-export { scratchDirectory } from './scratch.js'
 export {
   openStorage,
   startStorageServer,
   startStorageServerOrSkip,
-  storageServerOn,
   type NamedStorageServer,
   type StorageKind,
   type StorageServer,
