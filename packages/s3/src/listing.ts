@@ -17,7 +17,11 @@ import { formatReference, parseReference } from './reference.js'
 import type { S3Session } from './session.js'
 
 interface ListPage {
-  contents: Array<{ Key?: string; Size?: number; LastModified?: Date }>
+  contents: Array<{
+    Key?: string | undefined
+    Size?: number | undefined
+    LastModified?: Date | undefined
+  }>
   truncated: boolean
   /** v2 continuation token. */
   token?: string
@@ -128,10 +132,7 @@ export class Listings {
     const input = { Bucket: session.bucket, Prefix: s3Prefix, ...session.payer }
     if (api === 'v2') {
       const page = await session.client.send(
-        new ListObjectsV2Command({
-          ...input,
-          ...(after === undefined ? {} : { ContinuationToken: after }),
-        }),
+        new ListObjectsV2Command({ ...input, ContinuationToken: after }),
       )
       return {
         contents: page.Contents ?? [],
@@ -139,9 +140,7 @@ export class Listings {
         ...(page.NextContinuationToken ? { token: page.NextContinuationToken } : {}),
       }
     }
-    const page = await session.client.send(
-      new ListObjectsCommand({ ...input, ...(after === undefined ? {} : { Marker: after }) }),
-    )
+    const page = await session.client.send(new ListObjectsCommand({ ...input, Marker: after }))
     return {
       contents: page.Contents ?? [],
       truncated: page.IsTruncated === true,
@@ -161,8 +160,8 @@ export class Listings {
           new ListObjectVersionsCommand({
             Bucket: session.bucket,
             Prefix: s3Prefix,
-            ...(keyMarker === undefined ? {} : { KeyMarker: keyMarker }),
-            ...(versionMarker === undefined ? {} : { VersionIdMarker: versionMarker }),
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionMarker,
             ...session.payer,
           }),
         )
@@ -212,8 +211,8 @@ export class Listings {
           new ListMultipartUploadsCommand({
             Bucket: session.bucket,
             ...(keyPrefix === '' ? {} : { Prefix: keyPrefix }),
-            ...(keyMarker === undefined ? {} : { KeyMarker: keyMarker }),
-            ...(uploadIdMarker === undefined ? {} : { UploadIdMarker: uploadIdMarker }),
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
             ...session.payer,
           }),
         )
