@@ -28,6 +28,7 @@ import {
   type KeyContext,
   type KeyGenerator,
 } from './keys.js'
+import { mediaTypeOf } from './media-type.js'
 
 /** Options every storage built on {@link BaseStorage} accepts. */
 export interface BaseStorageOptions {
@@ -161,7 +162,7 @@ export abstract class BaseStorage implements AttributeStorage {
       key,
       keyIsRandom: this.keysAreRandom && this.newKey === BaseStorage.prototype.newKey,
       context: options.context ?? {},
-      contentType: options.contentType,
+      contentType: options.contentType ?? mediaTypeFromContext(options.context),
       expectedSha256: expectedSha256?.toLowerCase(),
       signal,
     }
@@ -366,4 +367,10 @@ export function resolveRange(
 
 async function collectInto(stream: Readable): Promise<void> {
   for await (const chunk of stream) void chunk
+}
+
+/** The media type a write without `contentType` gets: the one its `fileName` implies, if any. */
+function mediaTypeFromContext(context: KeyContext | undefined): string | undefined {
+  const fileName = context?.fileName
+  return fileName === undefined ? undefined : mediaTypeOf(fileName)
 }

@@ -42,7 +42,10 @@ export interface WriteProgress {
 export interface WriteOptions {
   /** Who the object is for: passed to the key generator. */
   context?: KeyContext | undefined
-  /** Media type recorded with the object where the backend can keep one. */
+  /**
+   * Media type recorded with the object where the backend can keep one. Default: the type
+   * registered for the extension of `context.fileName` (see `mediaTypeOf`), if any.
+   */
   contentType?: string | undefined
   /**
    * Expected size in bytes. A streamed body that turns out longer or shorter is refused
