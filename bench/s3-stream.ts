@@ -52,8 +52,8 @@ const storage = new S3Storage({
   region: s3.region,
   credentials: s3.credentials,
   prefix: 'bench-stream',
-  ...(partSize === undefined ? {} : { partSize }),
-  ...(queueSize === undefined ? {} : { queueSize }),
+  partSize,
+  queueSize,
 })
 const baseline = process.memoryUsage().rss
 let failed: boolean

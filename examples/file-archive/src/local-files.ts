@@ -7,6 +7,7 @@ import { opendir, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline, type Readable } from 'node:stream'
 import { DigestStream, type Digest } from '@attrstore/core/driver'
+import { mediaTypeOf as registeredMediaType } from '@attrstore/core'
 import { UserError } from './errors.js'
 import { progressBar, type ProgressOptions } from './progress.js'
 
@@ -135,29 +136,10 @@ export function checked(
   return pipeline(source, checking, () => {})
 }
 
-const MEDIA_TYPES: Record<string, string> = {
-  '.txt': 'text/plain',
-  '.md': 'text/markdown',
-  '.csv': 'text/csv',
-  '.html': 'text/html',
-  '.json': 'application/json',
-  '.xml': 'application/xml',
-  '.pdf': 'application/pdf',
-  '.zip': 'application/zip',
-  '.gz': 'application/gzip',
-  '.tar': 'application/x-tar',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.svg': 'image/svg+xml',
-  '.webp': 'image/webp',
-  '.mp3': 'audio/mpeg',
-  '.mp4': 'video/mp4',
-  '.bin': 'application/octet-stream',
-}
-
-/** A media type from the name's extension; `application/octet-stream` when unknown. */
+/**
+ * The media type registered for the name's extension (the lookup the storages use for a
+ * write without a type); `application/octet-stream` when none is known.
+ */
 export function mediaTypeOf(name: string): string {
-  return MEDIA_TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream'
+  return registeredMediaType(name) ?? 'application/octet-stream'
 }

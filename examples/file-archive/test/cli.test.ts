@@ -60,7 +60,8 @@ function cli(
         cwd: PACKAGE_DIR,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
-        ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
+        uid: options.uid,
+        gid: options.uid,
       },
     )
     let stdout = ''

@@ -174,7 +174,7 @@ export class Attacher<Connection> {
           entity,
           ...optional('fileName', attribute.options.fileName?.(entity) ?? undefined),
         },
-        ...optional('contentType', resolveContentType(attribute.options, entity)),
+        contentType: resolveContentType(attribute.options, entity),
       })
       key = result.key
       if (result.imported) {

@@ -200,8 +200,7 @@ export function command<const O extends Options>(definition: CommandDefinition<O
                 intervalMs: intervalMs ?? 10_000,
               })
             unsubscribe = io.onInterrupt?.(onInterrupt)
-            const tsconfig = shared.tsconfig
-            loaded = await loadDataSource(file, tsconfig === undefined ? {} : { tsconfig })
+            loaded = await loadDataSource(file, { tsconfig: shared.tsconfig })
             return {
               loaded,
               common: {

@@ -14,9 +14,9 @@ export interface LoadDataSourceOptions {
    * matters to TypeORM entities). Default: the nearest tsconfig.json above the file; `false`:
    * none.
    */
-  tsconfig?: string | false
+  tsconfig?: string | false | undefined
   /** Initialise the DataSource when the module did not. Default true. */
-  initialize?: boolean
+  initialize?: boolean | undefined
 }
 
 /** A DataSource loaded from the user's module, ready for the commands. */

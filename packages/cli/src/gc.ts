@@ -9,19 +9,19 @@ export const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000
 
 export interface CollectGarbageOptions extends BindingFilter {
   /** The registered stored attributes; default: those of the DataSource. */
-  bindings?: readonly Binding[]
+  bindings?: readonly Binding[] | undefined
   /**
    * Unreferenced objects younger than this are kept: their row may not be committed yet.
    * Default 24 h. Also the age past which leftovers of interrupted writes are stale.
    */
-  graceMs?: number
+  graceMs?: number | undefined
   /** Really delete. Default false: a dry run that only counts. */
-  delete?: boolean
+  delete?: boolean | undefined
   /** Objects listed per batch of reference queries (memory holds one batch). Default 1000. */
-  batchSize?: number
+  batchSize?: number | undefined
   /** Stops after the current batch; what was deleted so far stays deleted, nothing else is touched. */
-  signal?: AbortSignal
-  onProgress?: ProgressListener
+  signal?: AbortSignal | undefined
+  onProgress?: ProgressListener | undefined
   /** Called for every orphan found (deleted or, in a dry run, that would be). */
   onOrphan?: (orphan: {
     store: string
@@ -34,9 +34,9 @@ export interface CollectGarbageOptions extends BindingFilter {
    * Delete orphans even from storages whose `autoDelete` is false (they keep superseded
    * objects on purpose, e.g. a retention policy). Default false: such stores are only counted.
    */
-  ignoreAutoDelete?: boolean
+  ignoreAutoDelete?: boolean | undefined
   /** Clock, for tests. */
-  now?: () => number
+  now?: (() => number) | undefined
 }
 
 export interface Tally {

@@ -30,33 +30,33 @@ export type MigrationSource =
 
 export interface MigrateOptions {
   /** The registered stored attributes; default: those of the DataSource. */
-  bindings?: readonly Binding[]
+  bindings?: readonly Binding[] | undefined
   /** The entity (class, table or target name) and the stored attribute to fill. */
   entity: string
   attribute: string
   from: MigrationSource
   /** Rows per batch, one transaction each. Default 200. Column sources hold a batch's bytes in memory. */
-  batchSize?: number
+  batchSize?: number | undefined
   /** Objects copied at once. Default 4. */
-  concurrency?: number
+  concurrency?: number | undefined
   /**
    * Delete the source copies: clears the source column in the same UPDATE that writes the
    * key (column source), or deletes the old objects once the batch has committed and no row
    * references them any more (storage source). Always after the copy was verified.
    */
-  deleteSource?: boolean
+  deleteSource?: boolean | undefined
   /** Count what would be done; change nothing. */
-  dryRun?: boolean
+  dryRun?: boolean | undefined
   /** Skip rows up to this primary key (a value, or JSON for composite keys): an optimisation for resuming. */
-  after?: PrimaryKey | string
+  after?: PrimaryKey | string | undefined
   /** Abandon the current batch: abort copies in flight, delete them, commit nothing more. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Finish the current batch, commit it, then stop. */
-  stopSignal?: AbortSignal
-  onProgress?: ProgressListener
-  onProblem?: (problem: MigrationProblem) => void
+  stopSignal?: AbortSignal | undefined
+  onProgress?: ProgressListener | undefined
+  onProblem?: ((problem: MigrationProblem) => void) | undefined
   /** Problems kept in the report (all are counted). Default 1000. */
-  keepProblems?: number
+  keepProblems?: number | undefined
 }
 
 /** The port of CubicWeb's `storage_changed`: see {@link migrate}. */
@@ -154,7 +154,7 @@ class Migration {
       if (typeof options?.contentType === 'function')
         contentType = options.contentType(entity) ?? undefined
     }
-    return contentType === undefined ? { context } : { context, contentType }
+    return { context, contentType }
   }
 
   async run(): Promise<MigrateReport> {

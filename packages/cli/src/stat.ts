@@ -6,14 +6,14 @@ import { classify, scanStore } from './store-scan.js'
 import { TypeOrmRowSource } from './typeorm-row-source.js'
 
 export interface StatisticsOptions extends BindingFilter {
-  bindings?: readonly Binding[]
+  bindings?: readonly Binding[] | undefined
   /** Unreferenced objects younger than this are counted as recent, not orphans. Default 24 h. */
-  graceMs?: number
+  graceMs?: number | undefined
   /** Objects listed per batch of reference queries. Default 1000. */
-  batchSize?: number
-  signal?: AbortSignal
-  onProgress?: ProgressListener
-  now?: () => number
+  batchSize?: number | undefined
+  signal?: AbortSignal | undefined
+  onProgress?: ProgressListener | undefined
+  now?: (() => number) | undefined
 }
 
 export interface AttributeStatistics {

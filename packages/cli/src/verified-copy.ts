@@ -17,7 +17,7 @@ export interface Copy {
 /** What a write for a row passes to the destination: the key context, and the media type. */
 export interface RowWriteOptions {
   context: KeyContext
-  contentType?: string
+  contentType?: string | undefined
 }
 
 /** What the copies of a batch need from the migration. */
@@ -71,8 +71,8 @@ export class BatchCopies {
       // copy is deleted with the rest of the abandoned batch.
       written = await destination.write(body, {
         ...this.target.writeOptions(row),
-        ...(expected.size === undefined ? {} : { size: expected.size }),
-        ...(expected.sha256 === undefined ? {} : { sha256: expected.sha256 }),
+        size: expected.size,
+        sha256: expected.sha256,
       })
     } catch (error) {
       if (signal?.aborted) throw error

@@ -7,20 +7,20 @@ import { formatPrimaryKey } from './row-source.js'
 import { TypeOrmRowSource } from './typeorm-row-source.js'
 
 export interface VerifyOptions extends BindingFilter {
-  bindings?: readonly Binding[]
+  bindings?: readonly Binding[] | undefined
   /** Also re-read every object and compare its SHA-256 with the recorded one. */
-  checksums?: boolean
+  checksums?: boolean | undefined
   /** Rows per page. Default 500. */
-  batchSize?: number
+  batchSize?: number | undefined
   /** Objects checked at once. Default 8. */
-  concurrency?: number
+  concurrency?: number | undefined
   /** Stops after the current page. */
-  signal?: AbortSignal
-  onProgress?: ProgressListener
+  signal?: AbortSignal | undefined
+  onProgress?: ProgressListener | undefined
   /** Called for every problem, as found. */
-  onProblem?: (problem: IntegrityProblem) => void
+  onProblem?: ((problem: IntegrityProblem) => void) | undefined
   /** Problems kept in the report (all are counted). Default 1000. */
-  keepProblems?: number
+  keepProblems?: number | undefined
 }
 
 export interface IntegrityProblem {

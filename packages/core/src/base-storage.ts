@@ -28,11 +28,12 @@ import {
   type KeyContext,
   type KeyGenerator,
 } from './keys.js'
+import { mediaTypeOf } from './media-type.js'
 
 /** Options every storage built on {@link BaseStorage} accepts. */
 export interface BaseStorageOptions {
   /** Makes the key of each new object. Default: a random UUID. */
-  keyGenerator?: KeyGenerator
+  keyGenerator?: KeyGenerator | undefined
 }
 
 /** A new object handed to a driver by {@link BaseStorage.write}. */
@@ -55,18 +56,18 @@ export interface NewObject {
    */
   stream?: Readable
   /** Size, when known before the body is consumed. */
-  size?: number
+  size?: number | undefined
   /** Size and SHA-256; for a stream, valid only once it has been consumed to its end. */
   digest(): Digest
-  contentType?: string
+  contentType?: string | undefined
   /**
    * The SHA-256 the caller announced (`WriteOptions.sha256`), lower-case. The body is
    * checked against it as it flows (a mismatch errors before the end); a driver may use it
    * up front, e.g. to record it before the upload starts.
    */
-  expectedSha256?: string
+  expectedSha256?: string | undefined
   context: KeyContext
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
 }
 
 /**
@@ -161,9 +162,9 @@ export abstract class BaseStorage implements AttributeStorage {
       key,
       keyIsRandom: this.keysAreRandom && this.newKey === BaseStorage.prototype.newKey,
       context: options.context ?? {},
-      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
-      ...(expectedSha256 === undefined ? {} : { expectedSha256: expectedSha256.toLowerCase() }),
-      ...(signal === undefined ? {} : { signal }),
+      contentType: options.contentType ?? mediaTypeFromContext(options.context),
+      expectedSha256: expectedSha256?.toLowerCase(),
+      signal,
     }
 
     if ('bytes' in normalized) {
@@ -187,9 +188,9 @@ export abstract class BaseStorage implements AttributeStorage {
 
     const hashing = new DigestStream({
       key,
-      ...(expectedSize === undefined ? {} : { expectedSize }),
-      ...(expectedSha256 === undefined ? {} : { expectedSha256 }),
-      ...(onProgress === undefined ? {} : { onProgress }),
+      expectedSize,
+      expectedSha256,
+      onProgress,
     })
     // pipeline() destroys the source when the driver stops early and forwards the source's
     // errors to `hashing`, which the driver is consuming.
@@ -199,7 +200,7 @@ export abstract class BaseStorage implements AttributeStorage {
       const reference = await this.store({
         ...common,
         stream: hashing,
-        ...(expectedSize === undefined ? {} : { size: expectedSize }),
+        size: expectedSize,
         digest: () => hashing.digest,
       })
       return { key: reference, ...hashing.digest, imported: false }
@@ -366,4 +367,10 @@ export function resolveRange(
 
 async function collectInto(stream: Readable): Promise<void> {
   for await (const chunk of stream) void chunk
+}
+
+/** The media type a write without `contentType` gets: the one its `fileName` implies, if any. */
+function mediaTypeFromContext(context: KeyContext | undefined): string | undefined {
+  const fileName = context?.fileName
+  return fileName === undefined ? undefined : mediaTypeOf(fileName)
 }

@@ -41,20 +41,23 @@ export interface WriteProgress {
 
 export interface WriteOptions {
   /** Who the object is for: passed to the key generator. */
-  context?: KeyContext
-  /** Media type recorded with the object where the backend can keep one. */
-  contentType?: string
+  context?: KeyContext | undefined
+  /**
+   * Media type recorded with the object where the backend can keep one. Default: the type
+   * registered for the extension of `context.fileName` (see `mediaTypeOf`), if any.
+   */
+  contentType?: string | undefined
   /**
    * Expected size in bytes. A streamed body that turns out longer or shorter is refused
    * with an `IntegrityError` and nothing is kept.
    */
-  size?: number
+  size?: number | undefined
   /** Expected hex SHA-256. A mismatch is refused with an `IntegrityError` and nothing is kept. */
-  sha256?: string
+  sha256?: string | undefined
   /** Aborting rejects the write and removes whatever was partly stored. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Called as the body is consumed. */
-  onProgress?: (progress: WriteProgress) => void
+  onProgress?: ((progress: WriteProgress) => void) | undefined
 }
 
 /** The result of a write: what to keep in the column, and what was stored. */
@@ -128,7 +131,7 @@ export interface AttributeStorage {
    * a retention policy, the original cube's `s3-auto-delete: false`); uploads of work that
    * rolled back are still deleted. Default true. `delete()` itself always deletes.
    */
-  readonly autoDelete?: boolean
+  readonly autoDelete?: boolean | undefined
   /**
    * The key of the object `reference` addresses, without what only picks a version of it:
    * on a versioned S3 bucket `a/b.pdf//versionId=3L4` gives `a/b.pdf`. References with the

@@ -18,10 +18,10 @@ export interface DigestStreamOptions {
   /** Key the bytes are for, named in errors. */
   key: string
   /** Fail as soon as more bytes than this flow, and at the end if fewer did. */
-  expectedSize?: number
+  expectedSize?: number | undefined
   /** Fail at the end if the hash differs. */
-  expectedSha256?: string
-  onProgress?: (progress: WriteProgress) => void
+  expectedSha256?: string | undefined
+  onProgress?: ((progress: WriteProgress) => void) | undefined
 }
 
 /**

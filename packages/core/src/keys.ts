@@ -12,7 +12,10 @@ export interface KeyContext {
   attributeName?: string
   /** The entity being written, when there is one. */
   entity?: unknown
-  /** Original file name, when known: storages may keep its extension. */
+  /**
+   * Original file name, when known: storages may keep its extension, and a write without
+   * a `contentType` records the media type the extension implies.
+   */
   fileName?: string
 }
 

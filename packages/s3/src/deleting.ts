@@ -54,7 +54,7 @@ export class Deletes {
       const { objectKey, versionId } = session.address(reference)
       targets.set(`${objectKey}\0${versionId ?? ''}`, {
         Key: objectKey,
-        ...(versionId === undefined ? {} : { VersionId: versionId }),
+        VersionId: versionId,
         reference,
       })
     }
@@ -73,10 +73,7 @@ export class Deletes {
             new DeleteObjectsCommand({
               Bucket: session.bucket,
               Delete: {
-                Objects: batch.map(({ Key, VersionId }) => ({
-                  Key,
-                  ...(VersionId === undefined ? {} : { VersionId }),
-                })),
+                Objects: batch.map(({ Key, VersionId }) => ({ Key, VersionId })),
                 Quiet: true,
               },
               ...session.payer,

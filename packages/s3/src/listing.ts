@@ -13,7 +13,11 @@ import { formatReference, parseReference } from './reference.js'
 import type { S3Session } from './session.js'
 
 interface ListPage {
-  contents: Array<{ Key?: string; Size?: number; LastModified?: Date }>
+  contents: Array<{
+    Key?: string | undefined
+    Size?: number | undefined
+    LastModified?: Date | undefined
+  }>
   truncated: boolean
   /** v2 continuation token. */
   token?: string
@@ -124,10 +128,7 @@ export class Listings {
     const input = { Bucket: session.bucket, Prefix: s3Prefix, ...session.payer }
     if (api === 'v2') {
       const page = await session.client.send(
-        new ListObjectsV2Command({
-          ...input,
-          ...(after === undefined ? {} : { ContinuationToken: after }),
-        }),
+        new ListObjectsV2Command({ ...input, ContinuationToken: after }),
       )
       return {
         contents: page.Contents ?? [],
@@ -135,9 +136,7 @@ export class Listings {
         ...(page.NextContinuationToken ? { token: page.NextContinuationToken } : {}),
       }
     }
-    const page = await session.client.send(
-      new ListObjectsCommand({ ...input, ...(after === undefined ? {} : { Marker: after }) }),
-    )
+    const page = await session.client.send(new ListObjectsCommand({ ...input, Marker: after }))
     return {
       contents: page.Contents ?? [],
       truncated: page.IsTruncated === true,
@@ -157,8 +156,8 @@ export class Listings {
           new ListObjectVersionsCommand({
             Bucket: session.bucket,
             Prefix: s3Prefix,
-            ...(keyMarker === undefined ? {} : { KeyMarker: keyMarker }),
-            ...(versionMarker === undefined ? {} : { VersionIdMarker: versionMarker }),
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionMarker,
             ...session.payer,
           }),
         )
@@ -208,8 +207,8 @@ export class Listings {
           new ListMultipartUploadsCommand({
             Bucket: session.bucket,
             ...(keyPrefix === '' ? {} : { Prefix: keyPrefix }),
-            ...(keyMarker === undefined ? {} : { KeyMarker: keyMarker }),
-            ...(uploadIdMarker === undefined ? {} : { UploadIdMarker: uploadIdMarker }),
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
             ...session.payer,
           }),
         )

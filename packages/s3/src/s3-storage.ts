@@ -139,10 +139,7 @@ export class S3Storage extends BaseStorage {
    * override) what the URL says. Malformed URLs fail here, with a `ConfigurationError`.
    */
   static fromUrl(url: string, options: S3UrlOptions = {}): S3Storage {
-    const location = parseS3Url(
-      url,
-      options.strictBucketName === undefined ? {} : { strictBucketName: options.strictBucketName },
-    )
+    const location = parseS3Url(url, { strictBucketName: options.strictBucketName })
     if (options.bucket !== undefined && options.bucket !== location.bucket) {
       throw new ConfigurationError(
         `The URL ${JSON.stringify(url)} names bucket "${location.bucket}" but options.bucket is "${options.bucket}": give one`,

@@ -32,7 +32,12 @@ export interface Addressed {
   /** The pinned version, if the reference pins one. */
   versionId: string | undefined
   /** Bucket, Key, VersionId and RequestPayer, ready for a request on the object. */
-  input: { Bucket: string; Key: string; VersionId?: string; RequestPayer?: 'requester' }
+  input: {
+    Bucket: string
+    Key: string
+    VersionId?: string | undefined
+    RequestPayer?: 'requester'
+  }
 }
 
 /**
@@ -99,7 +104,7 @@ export class S3Session {
       input: {
         Bucket: this.bucket,
         Key: objectKey,
-        ...(versionId === undefined ? {} : { VersionId: versionId }),
+        VersionId: versionId,
         ...this.payer,
       },
     }
@@ -117,14 +122,9 @@ export class S3Session {
   > {
     const { serverSideEncryption, sseKmsKeyId, bucketKeyEnabled } = this.options
     return {
-      ...(serverSideEncryption === undefined
-        ? {}
-        : {
-            ServerSideEncryption:
-              serverSideEncryption as PutObjectCommandInput['ServerSideEncryption'],
-          }),
-      ...(sseKmsKeyId === undefined ? {} : { SSEKMSKeyId: sseKmsKeyId }),
-      ...(bucketKeyEnabled === undefined ? {} : { BucketKeyEnabled: bucketKeyEnabled }),
+      ServerSideEncryption: serverSideEncryption as PutObjectCommandInput['ServerSideEncryption'],
+      SSEKMSKeyId: sseKmsKeyId,
+      BucketKeyEnabled: bucketKeyEnabled,
     }
   }
 

@@ -82,7 +82,10 @@ function checkRegion(url: string, region: string | undefined): string | undefine
  * A `?region=` query parameter sets the region of any form. Credentials in the URL are
  * refused (URLs end up in logs); give them as options or environment variables.
  */
-export function parseS3Url(url: string, options: { strictBucketName?: boolean } = {}): S3Location {
+export function parseS3Url(
+  url: string,
+  options: { strictBucketName?: boolean | undefined } = {},
+): S3Location {
   if (typeof url !== 'string' || url.trim() === '') fail(String(url), 'it is empty')
   let parsed: URL
   try {

@@ -155,17 +155,13 @@ export class Writes {
       Bucket: session.bucket,
       Key: objectKey,
       ContentType: hook.ContentType ?? object.contentType ?? 'application/octet-stream',
-      ...(hook.ContentDisposition === undefined
-        ? {}
-        : { ContentDisposition: hook.ContentDisposition }),
-      ...(hook.ContentEncoding === undefined ? {} : { ContentEncoding: hook.ContentEncoding }),
-      ...(hook.ContentLanguage === undefined ? {} : { ContentLanguage: hook.ContentLanguage }),
-      ...(hook.CacheControl === undefined ? {} : { CacheControl: hook.CacheControl }),
-      ...(hook.Expires === undefined ? {} : { Expires: hook.Expires }),
-      ...(hook.Tagging === undefined ? {} : { Tagging: hook.Tagging }),
-      ...(storageClass === undefined
-        ? {}
-        : { StorageClass: storageClass as PutObjectCommandInput['StorageClass'] }),
+      ContentDisposition: hook.ContentDisposition,
+      ContentEncoding: hook.ContentEncoding,
+      ContentLanguage: hook.ContentLanguage,
+      CacheControl: hook.CacheControl,
+      Expires: hook.Expires,
+      Tagging: hook.Tagging,
+      StorageClass: storageClass as PutObjectCommandInput['StorageClass'],
       Metadata: metadata,
       ...session.encryption,
       ...session.payer,

@@ -56,7 +56,10 @@ function partsBody(fill: number, chunks = 3): { stream: Readable; sha256: string
 }
 
 /** The shared cases, on the server `started` runs (skipped, saying why, without one). */
-export function describeRealServerCases(label: string, started: { s3?: TestS3; skip?: string }) {
+export function describeRealServerCases(
+  label: string,
+  started: { s3?: TestS3 | undefined; skip?: string | undefined },
+) {
   describe.skipIf(!started.s3)(
     `S3Storage on ${label}: what emulators cannot show${started.skip ? ` (skipped: ${started.skip})` : ''}`,
     () => {

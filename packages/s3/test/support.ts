@@ -29,7 +29,7 @@ export function connection(
  */
 export function describeS3Conformance(
   label: string,
-  started: { s3?: TestS3; skip?: string },
+  started: { s3?: TestS3 | undefined; skip?: string | undefined },
   extra: Partial<S3StorageOptions> = {},
   { stop = true }: { stop?: boolean } = {},
 ): void {

@@ -97,7 +97,10 @@ rgw_data = ${at('rgw')}
  * tail of its log) when it does not answer within `timeoutMs`.
  */
 export async function startCeph(
-  options: { timeoutMs?: number; env?: Record<string, string | undefined> } = {},
+  options: {
+    timeoutMs?: number | undefined
+    env?: Record<string, string | undefined> | undefined
+  } = {},
 ): Promise<CephCluster> {
   const missing = await missingCommands(COMMANDS, options.env)
   if (missing.length > 0) {

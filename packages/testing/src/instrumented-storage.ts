@@ -48,10 +48,10 @@ export class InstrumentedStorage implements AttributeStorage {
 
   // The optional capabilities exist on the wrapper only where the wrapped storage has them:
   // `declare` keeps absent ones absent (no own property set to undefined).
-  declare readonly cleanStaleWrites?: AttributeStorage['cleanStaleWrites']
-  declare readonly dispose?: AttributeStorage['dispose']
-  declare readonly signedUrl?: AttributeStorage['signedUrl']
-  declare readonly createDirectUpload?: AttributeStorage['createDirectUpload']
+  declare readonly cleanStaleWrites?: NonNullable<AttributeStorage['cleanStaleWrites']>
+  declare readonly dispose?: NonNullable<AttributeStorage['dispose']>
+  declare readonly signedUrl?: NonNullable<AttributeStorage['signedUrl']>
+  declare readonly createDirectUpload?: NonNullable<AttributeStorage['createDirectUpload']>
 
   constructor(readonly inner: AttributeStorage) {
     const forwarded: Partial<AttributeStorage> = {}

@@ -156,7 +156,7 @@ function startEngine(
     case 'ceph':
       return startCeph({
         env,
-        ...(options.cephTimeoutMs === undefined ? {} : { timeoutMs: options.cephTimeoutMs }),
+        timeoutMs: options.cephTimeoutMs,
       })
     case 'external':
       return useExternal(env)

@@ -21,7 +21,7 @@ export interface CheckReport {
 
 export async function checkCommand(
   context: CommandContext,
-  options: { deep?: boolean; json?: boolean } = {},
+  options: { deep?: boolean | undefined; json?: boolean | undefined } = {},
 ): Promise<CheckReport> {
   const { archive, print } = context
   const files = await archive.files.find({ order: { name: 'ASC' } })

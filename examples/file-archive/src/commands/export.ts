@@ -25,7 +25,7 @@ export async function exportCommand(
   context: CommandContext,
   name: string,
   destination: string | undefined,
-  options: { force?: boolean } = {},
+  options: { force?: boolean | undefined } = {},
 ): Promise<string> {
   const file = await findFile(context.archive, name)
   let target = destination ?? path.basename(file.name)

@@ -18,9 +18,9 @@ import { existingNames, keyOf, type CommandContext } from './shared.js'
 
 export interface ImportOptions {
   /** Name in the archive (a file), or the first part of every name (a directory). */
-  name?: string
+  name?: string | undefined
   /** Media type, instead of guessing from the extension. */
-  mediaType?: string
+  mediaType?: string | undefined
 }
 
 export async function importCommand(

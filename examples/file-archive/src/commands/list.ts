@@ -14,7 +14,7 @@ export interface ListedFile {
 
 export async function listCommand(
   context: CommandContext,
-  options: { json?: boolean } = {},
+  options: { json?: boolean | undefined } = {},
 ): Promise<ListedFile[]> {
   const files: File[] = await context.archive.files.find({ order: { name: 'ASC' } })
   const listed = files.map((file) => ({

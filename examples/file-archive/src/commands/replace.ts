@@ -13,7 +13,7 @@ export async function replaceCommand(
   context: CommandContext,
   name: string,
   source: string,
-  options: { mediaType?: string } = {},
+  options: { mediaType?: string | undefined } = {},
 ): Promise<{ file: File; oldKey: string; newKey: string }> {
   const { archive, progress } = context
   const [local] = await collectFiles(source, name)

@@ -19,7 +19,7 @@ export interface ShownFile {
 export async function showCommand(
   context: CommandContext,
   name: string,
-  options: { json?: boolean } = {},
+  options: { json?: boolean | undefined } = {},
 ): Promise<ShownFile> {
   const file = await findFile(context.archive, name)
   // A lazy attribute: a handle; stat() asks the storage (one request), downloading nothing.

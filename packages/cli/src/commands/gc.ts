@@ -78,8 +78,8 @@ storage) and aborts stale multipart uploads (S3) older than the grace period.
       ...common,
       delete: values.delete === true,
       ignoreAutoDelete: values['ignore-auto-delete'] === true,
-      ...(graceMs === undefined ? {} : { graceMs }),
-      ...(batchSize === undefined ? {} : { batchSize }),
+      graceMs,
+      batchSize,
       signal: stop,
       ...(values.list
         ? {

@@ -100,9 +100,9 @@ skipped. Ctrl-C once: finish and commit the current batch, then stop. Twice: aba
           : { storage: loaded.storage(fromExport!) },
       deleteSource: values['delete-source'] === true,
       dryRun: values['dry-run'] === true,
-      ...(values.after === undefined ? {} : { after: values.after }),
-      ...(batchSize === undefined ? {} : { batchSize }),
-      ...(concurrency === undefined ? {} : { concurrency }),
+      after: values.after,
+      batchSize,
+      concurrency,
       signal: abandon,
       stopSignal: stop,
       onProblem: (problem) =>

@@ -53,8 +53,8 @@ objects, referenced, orphans (unreferenced, older than the grace period), recent
     const { loaded, common } = await open()
     const report = await statistics(loaded.dataSource, {
       ...common,
-      ...(graceMs === undefined ? {} : { graceMs }),
-      ...(batchSize === undefined ? {} : { batchSize }),
+      graceMs,
+      batchSize,
       signal: stop,
     })
     print(report, printStatistics)

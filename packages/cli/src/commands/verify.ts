@@ -49,8 +49,8 @@ Prints missing and corrupt objects by entity, id and key; exits with 1 when ther
     const report = await verify(loaded.dataSource, {
       ...common,
       checksums: values.checksums === true,
-      ...(batchSize === undefined ? {} : { batchSize }),
-      ...(concurrency === undefined ? {} : { concurrency }),
+      batchSize,
+      concurrency,
       signal: stop,
       ...(json
         ? {}

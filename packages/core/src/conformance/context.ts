@@ -18,6 +18,11 @@ export interface ConformanceOptions {
   largeBody?: { bytes?: number; maxMemoryGrowth?: number } | { skip: string }
   /** The storage records a SHA-256 per object (`stat().sha256`). Default true. */
   recordsSha256?: boolean
+  /**
+   * The storage records a media type per object (`stat().contentType`). Default true; a
+   * storage without, e.g. the filesystem's, has the media type cases skipped.
+   */
+  recordsContentType?: boolean
   /** Per-test timeout in ms for the slow cases. Default 180 s. */
   slowTimeout?: number
   /**
@@ -45,6 +50,8 @@ export interface SuiteContext {
   nextSequence(): number
   /** The storage records a SHA-256 per object. */
   recordsSha256: boolean
+  /** The storage records a media type per object. */
+  recordsContentType: boolean
   /** Timeout in ms of the slow cases. */
   slow: number
 }

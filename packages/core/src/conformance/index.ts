@@ -19,6 +19,7 @@ import { describeCapabilities, describeDisposal } from './capabilities.js'
 import type { ConformanceOptions, SuiteContext } from './context.js'
 import { describeFailedWritesAndChecks } from './failed-writes.js'
 import { describeKeyRules } from './key-rules.js'
+import { describeMediaTypes } from './media-types.js'
 import { describeObjects } from './objects.js'
 import { describeByteRanges } from './ranges.js'
 import { describeReadOptions } from './read-options.js'
@@ -47,6 +48,7 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
     scoped,
     nextSequence,
     recordsSha256: options.recordsSha256 ?? true,
+    recordsContentType: options.recordsContentType ?? true,
     slow: options.slowTimeout ?? 180_000,
   }
 
@@ -62,6 +64,7 @@ export function describeStorageConformance(name: string, options: ConformanceOpt
     describeByteRanges(context)
     describeReadOptions(context)
     describeObjects(context)
+    describeMediaTypes(context)
     describeFailedWritesAndChecks(context)
     describeCapabilities(context)
     // Last: it releases what a storage holds.
