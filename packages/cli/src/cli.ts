@@ -48,10 +48,21 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       err(`attrstore ${found.name}: ${error.message}\n\n${found.help}`)
       return EXIT.usage
     }
-    if (isAttrstoreError(error, 'ATTRSTORE_CONFIGURATION') || error instanceof RangeError) {
+    // What the set-up gets wrong (the data source module, its database, its storages): the
+    // message says what to fix; a stack trace would only bury it.
+    if (
+      isAttrstoreError(error, 'ATTRSTORE_CONFIGURATION') ||
+      isAttrstoreError(error, 'ATTRSTORE_UNAVAILABLE') ||
+      error instanceof RangeError
+    ) {
       err(`attrstore ${found.name}: ${(error as Error).message}`)
       return EXIT.usage
     }
+    if (isAttrstoreError(error)) {
+      err(`attrstore ${found.name}: ${(error as Error).message}`)
+      return EXIT.problems
+    }
+    // Anything else is unexpected: its stack trace is what a bug report needs.
     err(`attrstore ${found.name}: ${(error as Error)?.stack ?? String(error)}`)
     return EXIT.problems
   }

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { Binding } from './bindings.js'
 import { loadDataSource, type LoadedDataSource } from './data-source-loader.js'
 import { parseDuration } from './format.js'
+import { assertStoredColumnsExist } from './schema-check.js'
 import { ProgressDisplay, type ProgressListener, type ProgressStream } from './progress.js'
 
 /** Where the CLI writes, and what it listens to: the process's by default, fakes in tests. */
@@ -201,10 +202,12 @@ export function command<const O extends Options>(definition: CommandDefinition<O
               })
             unsubscribe = io.onInterrupt?.(onInterrupt)
             loaded = await loadDataSource(file, { tsconfig: shared.tsconfig })
+            const bindings = loaded.bindings()
+            await assertStoredColumnsExist(loaded.dataSource, bindings)
             return {
               loaded,
               common: {
-                bindings: loaded.bindings(),
+                bindings,
                 entity: shared.entity,
                 attribute: shared.attribute,
                 onProgress: progress?.listener,

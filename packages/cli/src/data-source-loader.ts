@@ -93,12 +93,22 @@ async function findDataSource(
   for (const [name, value] of candidates(exported)) {
     if (name === 'configureStorages') continue
     // Exported promises (an async factory's result) are awaited, as TypeORM's CLI does.
-    const resolved = value instanceof Promise ? await value : value
+    const resolved =
+      value instanceof Promise
+        ? await value.catch((error: unknown) => {
+            throw moduleError(file, `its export "${name}" (a promise) rejected`, error)
+          })
+        : value
     if (isDataSource(resolved) && !found.includes(resolved)) found.push(resolved)
   }
   if (!found.length && typeof exported.default === 'function') {
     // A factory: `export default async () => new DataSource(...)`.
-    const made: unknown = await (exported.default as () => unknown)()
+    let made: unknown
+    try {
+      made = await (exported.default as () => unknown)()
+    } catch (error) {
+      throw moduleError(file, 'its default-exported factory failed', error)
+    }
     if (isDataSource(made)) found.push(made)
   }
   if (found.length === 1) return found[0]!
@@ -107,6 +117,19 @@ async function findDataSource(
       ? `${file} exports ${found.length} DataSource instances: export exactly one.`
       : `${file} exports no DataSource: export one (default or named), a promise of one, or a default factory function returning one.`,
   )
+}
+
+/** What went wrong, on one line: an `AggregateError` (a connection tried on every address) says each cause. */
+function describeError(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length)
+    return [...new Set(error.errors.map(describeError))].join('; ')
+  const message = error instanceof Error ? error.message || error.name : String(error)
+  return message.split('\n')[0]!
+}
+
+/** The user's module failed doing `what`: a configuration error naming the module and the cause. */
+function moduleError(file: string, what: string, error: unknown): ConfigurationError {
+  return new ConfigurationError(`${file}: ${what}: ${describeError(error)}`, { cause: error })
 }
 
 function resolveFrom(parent: string, specifier: string): string | undefined {
@@ -181,6 +204,8 @@ export async function loadDataSource(
 ): Promise<LoadedDataSource> {
   const absolute = path.resolve(file)
   if (!existsSync(absolute)) throw new ConfigurationError(`Data source file not found: ${absolute}`)
+  if (typeof options.tsconfig === 'string' && !existsSync(path.resolve(options.tsconfig)))
+    throw new ConfigurationError(`tsconfig file not found: ${path.resolve(options.tsconfig)}`)
   if (TYPESCRIPT.test(absolute)) {
     await registerTypeScript(options.tsconfig ?? nearestTsconfig(path.dirname(absolute)) ?? false)
   }
@@ -203,15 +228,27 @@ export async function loadDataSource(
       try {
         await dataSource.initialize()
       } catch (error) {
-        throw missingMetadataError(error, absolute) ?? error
+        throw (
+          missingMetadataError(error, absolute) ??
+          new ConfigurationError(
+            `Cannot initialise the DataSource of ${absolute} (${dataSource.options.type}): ${describeError(error)}`,
+            { cause: error },
+          )
+        )
       }
     }
   }
   const configure =
     exported.configureStorages ??
     (exported.default as Record<string, unknown> | undefined)?.configureStorages
-  if (typeof configure === 'function')
-    await (configure as (dataSource: DataSource) => unknown)(dataSource)
+  if (typeof configure === 'function') {
+    try {
+      await (configure as (dataSource: DataSource) => unknown)(dataSource)
+    } catch (error) {
+      if (dataSource.isInitialized) await dataSource.destroy().catch(() => {})
+      throw moduleError(absolute, 'its configureStorages(dataSource) failed', error)
+    }
+  }
   const bindingsOf = await applicationBindings(absolute)
   return {
     dataSource,

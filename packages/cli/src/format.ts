@@ -41,9 +41,11 @@ const DURATION_UNITS: Record<string, number> = {
   d: 86_400_000,
 }
 
+const LONGEST_DURATION_MS = 36_500 * DURATION_UNITS.d!
+
 /**
  * Parses a duration such as `24h`, `90m`, `30s`, `2d`, `500ms` or `0`. A bare number is in
- * seconds. Throws a `RangeError` on anything else.
+ * seconds, at most 100 years. Throws a `RangeError` on anything else.
  */
 export function parseDuration(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text)
@@ -53,7 +55,12 @@ export function parseDuration(text: string): number {
     )
   }
   const unit = (match[2] ?? 's').toLowerCase()
-  return Math.round(Number(match[1]) * DURATION_UNITS[unit]!)
+  const ms = Math.round(Number(match[1]) * DURATION_UNITS[unit]!)
+  // Beyond this, "now minus the grace period" is no longer a date anyone means (or at all).
+  if (ms > LONGEST_DURATION_MS) {
+    throw new RangeError(`Duration ${JSON.stringify(text)} is too long: at most 36500d (100 years)`)
+  }
+  return ms
 }
 
 /** Renders rows as an aligned plain-text table (numbers right-aligned). */

@@ -8,6 +8,7 @@ import type { ByteSource, MigrationContext, RowAction } from './byte-source.js'
 import { ColumnSource } from './column-source.js'
 import type { MigrateReport, MigrationProblem } from './migration-report.js'
 import type { ProgressListener } from './progress.js'
+import { assertColumnExists } from './schema-check.js'
 import {
   formatPrimaryKey,
   parsePrimaryKey,
@@ -63,7 +64,9 @@ export interface MigrateOptions {
 class Migration {
   readonly report: MigrateReport
   private readonly context: MigrationContext
-  private readonly source: ByteSource
+  readonly source: ByteSource
+  /** The stored attribute migrated into. */
+  readonly binding: Binding
   /** The attribute's `@StoredAttribute()` options (content type, file name for keys). */
   private readonly attributeOptions: StoredAttributeOptions | undefined
   /** Columns read to rebuild each row's entity, when those options need one. */
@@ -78,6 +81,7 @@ class Migration {
       entity: options.entity,
       attribute: options.attribute,
     })[0]!
+    this.binding = binding
     const { metadata, column, storage } = binding
     const keep = options.keepProblems ?? 1000
     this.report = {
@@ -313,5 +317,8 @@ export async function migrate(
     resolveBindings(dataSource, options.bindings),
     options,
   )
+  const { source, binding } = migration
+  if (source instanceof ColumnSource)
+    await assertColumnExists(dataSource, binding.metadata, source.column, '--from-column')
   return migration.run()
 }

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@attrstore/core'
 import type { EntityMetadata, ObjectLiteral } from 'typeorm'
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
 import type { Binding } from './bindings.js'
@@ -84,11 +85,43 @@ export function formatPrimaryKey(metadata: EntityMetadata, id: PrimaryKey): stri
   )
 }
 
-/** Parses `--after` values: a single value, or JSON for composite keys. */
+/** Integer column types, as TypeORM entities spell them. */
+const INTEGER_TYPE =
+  /^(int|integer|tinyint|smallint|mediumint|bigint|int2|int4|int8|serial|bigserial|smallserial)$/i
+
+function isIntegerColumn(column: ColumnMetadata): boolean {
+  return (
+    column.type === Number ||
+    (typeof column.type === 'string' && INTEGER_TYPE.test(column.type)) ||
+    column.generationStrategy === 'increment'
+  )
+}
+
+/**
+ * Parses `--after` values: a single value, or JSON for composite keys. An integer key must
+ * be given as an integer: compared with a string, SQLite would place every row before it.
+ */
 export function parsePrimaryKey(metadata: EntityMetadata, text: string): PrimaryKey {
   const columns = metadata.primaryColumns
-  if (columns.length === 1) return [text.trim()]
-  const parsed = JSON.parse(text) as Record<string, unknown> | unknown[]
-  if (Array.isArray(parsed)) return parsed
-  return columns.map((column) => parsed[column.propertyPath])
+  let id: PrimaryKey
+  if (columns.length === 1) id = [text.trim()]
+  else {
+    let parsed: Record<string, unknown> | unknown[]
+    try {
+      parsed = JSON.parse(text) as Record<string, unknown> | unknown[]
+    } catch {
+      throw new ConfigurationError(
+        `--after ${JSON.stringify(text)}: the primary key of ${metadata.name} is composite: give it as JSON, ` +
+          `e.g. ${JSON.stringify(Object.fromEntries(columns.map((column) => [column.propertyPath, 1])))}`,
+      )
+    }
+    id = Array.isArray(parsed) ? parsed : columns.map((column) => parsed[column.propertyPath])
+  }
+  columns.forEach((column, i) => {
+    if (isIntegerColumn(column) && !/^-?\d+$/.test(String(id[i]).trim()))
+      throw new ConfigurationError(
+        `--after ${JSON.stringify(text)}: the primary key ${column.propertyPath} of ${metadata.name} is a number`,
+      )
+  })
+  return id
 }

@@ -67,6 +67,8 @@ type Outcome =
  * For every row of every stored attribute (soft-deleted rows included), checks that the
  * object its key names exists, and with `checksums` that its content matches the SHA-256
  * the storage recorded at write time. Pages through rows by primary key: constant memory.
+ * Rejects with the storage's `StorageUnavailableError` at the first check a storage cannot
+ * be reached for, rather than report every row as an error.
  */
 export async function verify(
   dataSource: DataSource,
@@ -121,6 +123,9 @@ export async function verify(
           const { expected, actual } = error as IntegrityError
           return { kind: 'corrupt', detail: `recorded SHA-256 ${expected}, content has ${actual}` }
         }
+        // The storage cannot be reached (after its retries): every other row would fail the
+        // same way, so stop with that one error rather than report each row.
+        if (isAttrstoreError(error, 'ATTRSTORE_UNAVAILABLE')) throw error
         return { kind: 'error', detail: (error as Error).message ?? String(error) }
       }
     }
