@@ -7,4 +7,4 @@
 export { S3Storage } from './s3-storage.js'
 export type { S3ObjectLocation } from './s3-storage.js'
 export type { S3Capabilities } from './capabilities.js'
-export type { S3StorageOptions, S3UrlOptions, UploadInfo, UploadParameters } from './config.js'
+export type { S3StorageOptions, S3UrlOptions, UploadInfo, UploadParameters } from './options.js'

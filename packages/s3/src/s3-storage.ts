@@ -14,12 +14,8 @@ import {
 import { BaseStorage, isExistingObject, type NewObject } from '@attrstore/core/driver'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { Capabilities, type S3Capabilities } from './capabilities.js'
-import {
-  resolveS3Config,
-  type ResolvedS3Config,
-  type S3StorageOptions,
-  type S3UrlOptions,
-} from './config.js'
+import { resolveS3Config, type ResolvedS3Config } from './config.js'
+import type { S3StorageOptions, S3UrlOptions } from './options.js'
 import { Deletes } from './deleting.js'
 import { Listings } from './listing.js'
 import { parseReference } from './reference.js'

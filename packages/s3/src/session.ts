@@ -5,7 +5,8 @@ import {
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3'
 import { ConfigurationError, ObjectNotFoundError } from '@attrstore/core'
-import type { ResolvedS3Config, S3StorageOptions } from './config.js'
+import type { ResolvedS3Config } from './config.js'
+import type { S3StorageOptions } from './options.js'
 import { errorCode, isNotFound, toStorageError, type ErrorContext } from './errors.js'
 import { parseReference } from './reference.js'
 
