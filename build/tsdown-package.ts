@@ -22,7 +22,9 @@ function outputName(source: string): string {
 
 /** The source of every subpath of `exports` (its `@attrstore/source` condition), by output name. */
 export function packageEntries(packageDirectory: string): Record<string, string> {
-  const manifest = JSON.parse(readFileSync(path.join(packageDirectory, 'package.json'), 'utf8')) as {
+  const manifest = JSON.parse(
+    readFileSync(path.join(packageDirectory, 'package.json'), 'utf8'),
+  ) as {
     exports: ExportsMap
   }
   const entries: Record<string, string> = {}
@@ -56,6 +58,7 @@ export function attrstorePackage(
   const configs: UserConfig[] = [
     { ...common, entry: packageEntries(packageDirectory), format: ['esm', 'cjs'], dts: true },
   ]
-  if (options.esmOnly) configs.push({ ...common, entry: options.esmOnly, format: 'esm', dts: false, clean: false })
+  if (options.esmOnly)
+    configs.push({ ...common, entry: options.esmOnly, format: 'esm', dts: false, clean: false })
   return configs
 }

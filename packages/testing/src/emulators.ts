@@ -9,6 +9,7 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { TEST_REGION, type Running } from './engines.js'
+import { requireNodeSqlite } from './node-sqlite.js'
 import { stopChild } from './stop-child.js'
 
 // ---------------------------------------------------------------- fauxqs
@@ -16,6 +17,7 @@ import { stopChild } from './stop-child.js'
 const FAUXQS_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' }
 
 export async function startFauxqsHere(): Promise<Running> {
+  requireNodeSqlite('fauxqs')
   const { startFauxqs } = await import('fauxqs')
   const server = await startFauxqs({ port: 0, logger: false, host: '127.0.0.1' })
   return {
@@ -94,6 +96,7 @@ function packageDirectory(): string {
 }
 
 export async function startInChild(engine: 'fauxqs' | 's3rver'): Promise<Running> {
+  if (engine === 'fauxqs') requireNodeSqlite(engine) // the child runs this same Node
   // The child exits when its stdin closes, so it never outlives this process.
   const script = `${CHILD_SCRIPTS[engine]}
     process.stdout.write(JSON.stringify({ port: globalThis.serverPort }) + '\\n')
