@@ -43,7 +43,7 @@ export interface Tarball {
 }
 
 /** The pnpm that runs this test run, else the one on PATH. */
-function pnpmCommand(): [string, string[]] {
+export function pnpmCommand(): [string, string[]] {
   const execPath = process.env.npm_execpath
   if (execPath && /pnpm/.test(path.basename(execPath)) && execPath.endsWith('.cjs'))
     return [process.execPath, [execPath]]
