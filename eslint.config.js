@@ -5,7 +5,13 @@ import tseslint from 'typescript-eslint'
 export default tseslint.config(
   {
     // test/apps: applications the packaging test installs and compiles outside the workspace.
-    ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'bench/results/**', 'test/apps/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      'coverage/**',
+      'bench/results/**',
+      'test/apps/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

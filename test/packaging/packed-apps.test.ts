@@ -50,6 +50,10 @@ function appEnvironment(dataDirectory: string): NodeJS.ProcessEnv {
   const nodeHome = path.resolve(nodeBinary, '../..')
   if (existsSync(path.join(nodeHome, 'include/node/node.h')))
     environment.npm_config_nodedir = nodeHome
+  // npm builds better-sqlite3 from source (its prebuilt binaries come from GitHub, not the
+  // registry): unoptimised, it builds in a fraction of the time, and speed is not tested here.
+  environment.CFLAGS = '-O0'
+  environment.CXXFLAGS = '-O0'
   environment.npm_config_update_notifier = 'false'
   environment.APP_DATA = dataDirectory
   return environment
