@@ -5,6 +5,7 @@
  * which would forget the archive's bytes when the command ends.
  */
 import { mkdir } from 'node:fs/promises'
+import { withoutSqliteWarning } from './sqlite-warning.js'
 
 export interface EmbeddedS3 {
   endpoint: string
@@ -16,7 +17,7 @@ export interface EmbeddedS3 {
 
 export async function startEmbeddedS3(directory: string, bucket: string): Promise<EmbeddedS3> {
   await mkdir(directory, { recursive: true })
-  const { startFauxqs } = await import('fauxqs')
+  const { startFauxqs } = await withoutSqliteWarning(() => import('fauxqs'))
   const server = await startFauxqs({
     port: 0,
     host: '127.0.0.1',
