@@ -28,7 +28,7 @@ import {
   type KeyContext,
   type KeyGenerator,
 } from './keys.js'
-import { mediaTypeOf } from './media-type.js'
+import { inferredMediaTypeOf } from './media-type.js'
 
 /** Options every storage built on {@link BaseStorage} accepts. */
 export interface BaseStorageOptions {
@@ -372,5 +372,5 @@ async function collectInto(stream: Readable): Promise<void> {
 /** The media type a write without `contentType` gets: the one its `fileName` implies, if any. */
 function mediaTypeFromContext(context: KeyContext | undefined): string | undefined {
   const fileName = context?.fileName
-  return fileName === undefined ? undefined : mediaTypeOf(fileName)
+  return fileName === undefined ? undefined : inferredMediaTypeOf(fileName)
 }

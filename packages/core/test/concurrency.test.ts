@@ -38,6 +38,20 @@ describe('runBounded', () => {
     expect(finished).toEqual([])
   })
 
+  it('aborts the signal of started tasks at the first failure, so a stuck task ends', async () => {
+    const run = runBounded([1, 2], 2, async (item, signal) => {
+      if (item === 1) {
+        await tick(5)
+        throw new Error('first')
+      }
+      // Would never settle on its own: only its signal ends it.
+      await new Promise((_, reject) =>
+        signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+      )
+    })
+    await expect(run).rejects.toThrow('first')
+  })
+
   it('stops starting tasks once its signal aborts and rejects with the reason', async () => {
     const controller = new AbortController()
     const started: number[] = []

@@ -247,7 +247,7 @@ async function multipartCopy(
     await runBounded(
       ranges.map((range, index) => ({ range, number: index + 1 })),
       session.config.queueSize,
-      async ({ range, number }) => {
+      async ({ range, number }, stop) => {
         const part = await session.client.send(
           new UploadPartCopyCommand({
             Bucket: session.bucket,
@@ -258,6 +258,7 @@ async function multipartCopy(
             CopySourceRange: `bytes=${range[0]}-${range[1]}`,
             ...session.payer,
           }),
+          { abortSignal: stop },
         )
         parts.push({ PartNumber: number, ETag: part.CopyPartResult?.ETag })
       },

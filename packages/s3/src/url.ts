@@ -25,9 +25,14 @@ const FORMS = [
 
 const QUERY_PARAMETERS = new Set(['region'])
 
+/** The URL as an error may quote it: any `user:password@` replaced, since errors end up in logs. */
+function redacted(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1<credentials>@')
+}
+
 function fail(url: string, problem: string): never {
   throw new ConfigurationError(
-    `Invalid S3 storage URL ${JSON.stringify(url)}: ${problem}. Accepted forms: ${FORMS.join(', ')}.`,
+    `Invalid S3 storage URL ${JSON.stringify(redacted(url))}: ${problem}. Accepted forms: ${FORMS.join(', ')}.`,
   )
 }
 

@@ -50,5 +50,14 @@ export function describeMediaTypes({ name, make, scoped, recordsContentType }: S
         expect((await storage.stat(key)).contentType, fileName).toBe(plain.contentType)
       }
     })
+
+    it('a file name implying active content (HTML, SVG, XML, JavaScript) records no such type', async () => {
+      const storage = await make(scoped('media-types'))
+      const plain = await storage.stat((await storage.write(content)).key)
+      for (const fileName of ['avatar.html', 'logo.svg', 'page.xhtml', 'feed.xml', 'app.js']) {
+        const { key } = await storage.write(content, { context: { fileName } })
+        expect((await storage.stat(key)).contentType, fileName).toBe(plain.contentType)
+      }
+    })
   })
 }
