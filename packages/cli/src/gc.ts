@@ -1,9 +1,16 @@
 import type { StaleWritesReport } from '@attrstore/core'
 import type { DataSource } from 'typeorm'
-import { type Binding, type BindingFilter, bindingLabel, selectStores } from './bindings.js'
+import { type Binding, type BindingFilter, bindingLabel } from './bindings.js'
+import { commandScope } from './command-scope.js'
 import type { ProgressListener } from './progress.js'
-import { checkStoreMatchesRows, classify, scanStore, type ObjectState } from './store-scan.js'
-import { TypeOrmRowSource } from './typeorm-row-source.js'
+import {
+  addObject,
+  checkStoreMatchesRows,
+  scanStore,
+  tally,
+  tallyObject,
+  type Tally,
+} from './store-scan.js'
 
 export const DEFAULT_GRACE_MS = 24 * 60 * 60 * 1000
 
@@ -37,11 +44,6 @@ export interface CollectGarbageOptions extends BindingFilter {
   ignoreAutoDelete?: boolean | undefined
   /** Clock, for tests. */
   now?: (() => number) | undefined
-}
-
-export interface Tally {
-  count: number
-  bytes: number
 }
 
 export interface StoreGarbageReport {
@@ -79,20 +81,6 @@ export interface GarbageReport {
   complete: boolean
 }
 
-const STATE_TALLY = {
-  referenced: 'referenced',
-  orphan: 'orphans',
-  recent: 'recent',
-  undated: 'undated',
-} as const satisfies Record<ObjectState, keyof StoreGarbageReport>
-
-const tally = (): Tally => ({ count: 0, bytes: 0 })
-
-function add(into: Tally, bytes: number): void {
-  into.count++
-  into.bytes += bytes
-}
-
 /**
  * The garbage collector: lists every object of each store, asks the database which ones
  * rows reference (every stored attribute using the store, soft-deleted rows included),
@@ -108,8 +96,7 @@ export async function collectGarbage(
   dataSource: DataSource,
   options: CollectGarbageOptions = {},
 ): Promise<GarbageReport> {
-  const { groups } = selectStores(dataSource, options)
-  const rows = new TypeOrmRowSource(dataSource)
+  const { groups, rows } = commandScope(dataSource, options)
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
   if (!(Number.isFinite(graceMs) && graceMs >= 0))
     throw new RangeError(`graceMs must be >= 0, got ${graceMs}`)
@@ -142,24 +129,18 @@ export async function collectGarbage(
     store.complete = await scanStore(
       rows,
       group,
-      {
-        batchSize: options.batchSize ?? 1000,
-        signal: options.signal,
-        onProgress: options.onProgress,
-        task: `gc ${group.label}`,
-      },
+      { command: 'gc', settings: options },
       async ({ objects, referenced }) => {
         const doomed = new Set<string>()
         for (const object of objects) {
-          add(store.listed, object.size)
-          const state = classify(object, referenced.has(object.key), cutoff)
-          add(store[STATE_TALLY[state]], object.size)
+          addObject(store.listed, object.size)
+          const state = tallyObject(store, object, referenced.has(object.key), cutoff)
           if (state === 'orphan') doomed.add(object.key)
         }
         if (!countOnly && doomed.size) await group.storage.deleteMany(doomed)
         for (const object of objects) {
           if (!doomed.has(object.key)) continue
-          if (!countOnly) add(store.deleted, object.size)
+          if (!countOnly) addObject(store.deleted, object.size)
           options.onOrphan?.({
             store: group.label,
             key: object.key,

@@ -10,7 +10,8 @@ export type { LoadDataSourceOptions, LoadedDataSource } from './data-source-load
 export { migrate } from './migrate.js'
 export type { MigrateOptions, MigrateReport, MigrationProblem, MigrationSource } from './migrate.js'
 export { collectGarbage } from './gc.js'
-export type { CollectGarbageOptions, GarbageReport, StoreGarbageReport, Tally } from './gc.js'
+export type { CollectGarbageOptions, GarbageReport, StoreGarbageReport } from './gc.js'
+export type { Tally } from './store-scan.js'
 export { verify } from './verify.js'
 export type {
   AttributeVerification,

@@ -1,9 +1,9 @@
 import type { DataSource } from 'typeorm'
-import { type Binding, type BindingFilter, selectStores } from './bindings.js'
-import { DEFAULT_GRACE_MS, type Tally } from './gc.js'
+import type { Binding, BindingFilter } from './bindings.js'
+import { commandScope } from './command-scope.js'
+import { DEFAULT_GRACE_MS } from './gc.js'
 import type { ProgressListener } from './progress.js'
-import { classify, scanStore } from './store-scan.js'
-import { TypeOrmRowSource } from './typeorm-row-source.js'
+import { addObject, scanStore, tally, tallyObject, type Tally } from './store-scan.js'
 
 export interface StatisticsOptions extends BindingFilter {
   bindings?: readonly Binding[] | undefined
@@ -58,8 +58,7 @@ export async function statistics(
   dataSource: DataSource,
   options: StatisticsOptions = {},
 ): Promise<Statistics> {
-  const { selected, groups } = selectStores(dataSource, options)
-  const rows = new TypeOrmRowSource(dataSource)
+  const { selected, groups, rows } = commandScope(dataSource, options)
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
   const cutoff = (options.now ?? Date.now)() - graceMs
   const result: Statistics = { graceMs, attributes: [], stores: [], complete: true }
@@ -68,30 +67,20 @@ export async function statistics(
     const perUser = group.users.map((user) => ({ user, objects: 0, bytes: 0 }))
     const store: StoreStatistics = {
       store: group.label,
-      objects: { count: 0, bytes: 0 },
-      referenced: { count: 0, bytes: 0 },
-      orphans: { count: 0, bytes: 0 },
-      recent: { count: 0, bytes: 0 },
-      undated: { count: 0, bytes: 0 },
+      objects: tally(),
+      referenced: tally(),
+      orphans: tally(),
+      recent: tally(),
+      undated: tally(),
     }
     const complete = await scanStore(
       rows,
       group,
-      {
-        batchSize: options.batchSize ?? 1000,
-        signal: options.signal,
-        onProgress: options.onProgress,
-        task: `stat ${group.label}`,
-        perUser: true,
-      },
+      { command: 'stat', settings: options, perUser: true },
       ({ objects, referenced, byUser }) => {
         for (const object of objects) {
-          store.objects.count++
-          store.objects.bytes += object.size
-          const state = classify(object, referenced.has(object.key), cutoff)
-          const into = state === 'orphan' ? store.orphans : store[state]
-          into.count++
-          into.bytes += object.size
+          addObject(store.objects, object.size)
+          tallyObject(store, object, referenced.has(object.key), cutoff)
           byUser.forEach((keys, i) => {
             if (!keys.has(object.key)) return
             perUser[i]!.objects++

@@ -21,14 +21,57 @@ export function classify(object: ListedObject, referenced: boolean, cutoff: numb
   return object.lastModified.getTime() <= cutoff ? 'orphan' : 'recent'
 }
 
-export interface ScanOptions {
-  /** Objects listed per batch of reference queries. */
-  batchSize: number
+/** How many objects, and their bytes. */
+export interface Tally {
+  count: number
+  bytes: number
+}
+
+export const tally = (): Tally => ({ count: 0, bytes: 0 })
+
+/** Counts one object of `bytes` into `into`. */
+export function addObject(into: Tally, bytes: number): void {
+  into.count++
+  into.bytes += bytes
+}
+
+/** The tally each state of an object is counted in, in the reports of gc and stat. */
+const STATE_TALLY = {
+  referenced: 'referenced',
+  orphan: 'orphans',
+  recent: 'recent',
+  undated: 'undated',
+} as const satisfies Record<ObjectState, string>
+
+/** The tallies of a store's objects by state. */
+export type StateTallies = Record<(typeof STATE_TALLY)[ObjectState], Tally>
+
+/** Classifies `object` (see {@link classify}) and counts it in the tally of its state. */
+export function tallyObject(
+  tallies: StateTallies,
+  object: ListedObject,
+  referenced: boolean,
+  cutoff: number,
+): ObjectState {
+  const state = classify(object, referenced, cutoff)
+  addObject(tallies[STATE_TALLY[state]], object.size)
+  return state
+}
+
+/** What gc and stat pass on from their options to every store they scan. */
+export interface ScanSettings {
+  /** Objects listed per batch of reference queries. Default 1000. */
+  batchSize?: number | undefined
   /** Stop between batches. */
   signal?: AbortSignal | undefined
   onProgress?: ProgressListener | undefined
-  /** Progress task name. */
-  task: string
+}
+
+/** One command's scan of a store. */
+export interface ScanOptions {
+  /** The command scanning: with the store, it names the progress task (`gc <store>`). */
+  command: 'gc' | 'stat'
+  settings: ScanSettings
   /** Also tell which user references each object (stat), instead of stopping at the first. */
   perUser?: boolean
 }
@@ -53,7 +96,9 @@ export async function scanStore(
   options: ScanOptions,
   visit: (batch: ScannedBatch) => Promise<void> | void,
 ): Promise<boolean> {
-  const { batchSize, signal, onProgress, task } = options
+  const { signal, onProgress } = options.settings
+  const batchSize = options.settings.batchSize ?? 1000
+  const task = `${options.command} ${group.label}`
   // Expected total, for the ETA: distinct referenced keys (objects >= that, give or take orphans).
   let total = 0
   for (const user of group.users) total += await rows.countKeys(user)

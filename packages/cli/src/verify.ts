@@ -1,10 +1,10 @@
 import { IntegrityError, isAttrstoreError } from '@attrstore/core'
 import { runBounded } from '@attrstore/core/driver'
 import type { DataSource } from 'typeorm'
-import { type Binding, type BindingFilter, bindingLabel, selectStores } from './bindings.js'
+import { type Binding, type BindingFilter, bindingLabel } from './bindings.js'
+import { commandScope } from './command-scope.js'
 import type { ProgressListener } from './progress.js'
 import { formatPrimaryKey } from './row-source.js'
-import { TypeOrmRowSource } from './typeorm-row-source.js'
 
 export interface VerifyOptions extends BindingFilter {
   bindings?: readonly Binding[] | undefined
@@ -74,8 +74,7 @@ export async function verify(
   dataSource: DataSource,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
-  const { selected } = selectStores(dataSource, options)
-  const rows = new TypeOrmRowSource(dataSource)
+  const { selected, rows } = commandScope(dataSource, options)
   const checksums = options.checksums === true
   const keep = options.keepProblems ?? 1000
   const report: VerifyReport = {

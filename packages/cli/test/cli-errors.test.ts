@@ -13,6 +13,7 @@ import {
   DATA_SOURCE,
   documentRows,
   FIXTURES,
+  migrateBodyArgs,
   runCli,
   seedLegacyRows,
   spawnScript,
@@ -151,16 +152,7 @@ describe('command lines that name what does not exist (SQLite)', () => {
       const world = await worlds.world()
       await seedLegacyRows(world, 5)
       const before = await documentRows(world.dataSource)
-      const result = await runCli(world, [
-        'migrate',
-        '-e',
-        'Document',
-        '-a',
-        'body',
-        '--from-column',
-        'nope',
-        '--no-progress',
-      ])
+      const result = await runCli(world, [...migrateBodyArgs('nope'), '--no-progress'])
       expectOneLine(
         result,
         /^attrstore migrate: The table "document" has no column "nope" \(--from-column\); its columns: id, name, body, deletedAt, legacy_body$/,
@@ -177,18 +169,7 @@ describe('command lines that name what does not exist (SQLite)', () => {
       const world = await worlds.world()
       await seedLegacyRows(world, 5)
       const before = await documentRows(world.dataSource)
-      const result = await runCli(world, [
-        'migrate',
-        '-e',
-        'Document',
-        '-a',
-        'body',
-        '--from-column',
-        'legacy_body',
-        '--after',
-        'abc',
-        '--no-progress',
-      ])
+      const result = await runCli(world, [...migrateBodyArgs(), '--after', 'abc', '--no-progress'])
       expectOneLine(
         result,
         /^attrstore migrate: --after "abc": the primary key id of Document is a number$/,

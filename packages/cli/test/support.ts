@@ -256,17 +256,12 @@ export async function waitFor(
   }
 }
 
+/** The `attrstore migrate` arguments that copy the column `fromColumn` of Document into the body attribute's storage. */
+export function migrateBodyArgs(fromColumn = 'legacy_body'): string[] {
+  return ['migrate', '-e', 'Document', '-a', 'body', '--from-column', fromColumn]
+}
+
 /** The `attrstore migrate` arguments that copy Document.legacy_body into the body attribute's storage. */
 export function migrateLegacyBodyArgs(batchSize: number): string[] {
-  return [
-    'migrate',
-    '-e',
-    'Document',
-    '-a',
-    'body',
-    '--from-column',
-    'legacy_body',
-    '--batch-size',
-    String(batchSize),
-  ]
+  return [...migrateBodyArgs(), '--batch-size', String(batchSize)]
 }

@@ -13,4 +13,4 @@ export { assertValidKey, assertValidPrefix, safeExtension, uuidKeyGenerator } fr
 export { DigestStream, hashStream, sha256Hex } from './integrity.js'
 export type { Digest, DigestStreamOptions, HashedStream } from './integrity.js'
 export { Limiter, runBounded } from './concurrency.js'
-export { staleWritesCutoff } from './stale-writes.js'
+export { emptyStaleWritesReport, staleWritesCutoff } from './stale-writes.js'

@@ -1,7 +1,7 @@
 import { opendir, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { type StaleWritesOptions, type StaleWritesReport } from '@attrstore/core'
-import { staleWritesCutoff } from '@attrstore/core/driver'
+import { emptyStaleWritesReport, staleWritesCutoff } from '@attrstore/core/driver'
 
 const MISSING = new Set(['ENOENT', 'ENOTDIR'])
 
@@ -15,15 +15,7 @@ export async function cleanTemporaryFiles(
   options: StaleWritesOptions,
 ): Promise<StaleWritesReport> {
   const cutoff = staleWritesCutoff(options)
-  const report: StaleWritesReport = {
-    kind: 'temporary files',
-    supported: true,
-    found: 0,
-    removed: 0,
-    kept: 0,
-    failed: 0,
-    bytes: 0,
-  }
+  const report = emptyStaleWritesReport('temporary files', { countsBytes: true })
   let entries
   try {
     entries = await opendir(directory)
@@ -46,7 +38,7 @@ export async function cleanTemporaryFiles(
     try {
       await rm(full, { force: true })
       report.removed++
-      report.bytes! += info.size
+      report.bytes += info.size
     } catch {
       report.failed++
     }

@@ -55,7 +55,6 @@ const NETWORK = new Set([
   'RequestTimeout',
   'NetworkingError',
 ])
-const UNSUPPORTED = new Set(['NotImplemented', 'MethodNotAllowed', 'UnsupportedOperation'])
 const CREDENTIAL_ERRORS = new Set([
   'InvalidAccessKeyId',
   'SignatureDoesNotMatch',
@@ -69,6 +68,8 @@ const CREDENTIAL_HELP =
   'credentials), or AWS_PROFILE with AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE, or ' +
   'AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN; or pass `credentials`; or, for a public ' +
   'bucket, set AWS_SKIP_SIGNATURE=true (`anonymous: true`).'
+
+const UNSUPPORTED = new Set(['NotImplemented', 'MethodNotAllowed', 'UnsupportedOperation'])
 
 /** True when the server says it does not implement a request (gateways, test servers). */
 export function isUnsupported(error: unknown): boolean {

@@ -6,7 +6,7 @@ import {
   ListObjectVersionsCommand,
 } from '@aws-sdk/client-s3'
 import { type ListedObject, type StaleWritesOptions, type StaleWritesReport } from '@attrstore/core'
-import { staleWritesCutoff } from '@attrstore/core/driver'
+import { emptyStaleWritesReport, staleWritesCutoff } from '@attrstore/core/driver'
 import type { Capabilities } from './capabilities.js'
 import { isNotFound, isServerFault, isUnsupported } from './errors.js'
 import { formatReference, parseReference } from './reference.js'
@@ -188,14 +188,7 @@ export class Listings {
   async cleanStaleUploads(options: StaleWritesOptions): Promise<StaleWritesReport> {
     const { session } = this
     const cutoff = staleWritesCutoff(options)
-    const report: StaleWritesReport = {
-      kind: 'multipart uploads',
-      supported: true,
-      found: 0,
-      removed: 0,
-      kept: 0,
-      failed: 0,
-    }
+    const report = emptyStaleWritesReport('multipart uploads')
     const { keyPrefix } = session
     let keyMarker: string | undefined
     let uploadIdMarker: string | undefined

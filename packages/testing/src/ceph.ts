@@ -135,6 +135,19 @@ export async function startCeph(
     await writeFile(conf, configuration(directory, fsid, monPort, rgwPort))
     const log = (name: string) => path.join(directory, 'log', name)
     const left = () => Math.max(1000, deadline - Date.now())
+    // Each daemon runs in the foreground on this configuration, its output and its own log
+    // named after its Ceph name (`mon.a`, `osd.0`, `client.rgw`), and is stopped by `stop`.
+    const start = (command: string, cephName: string, args: readonly string[]): Daemon => {
+      const daemon = startDaemon(
+        command,
+        command,
+        ['-c', conf, '-f', ...args],
+        log(`${cephName}.out`),
+        [log(`${cephName}.log`)],
+      )
+      daemons.push(daemon)
+      return daemon
+    }
 
     const monmap = path.join(directory, 'monmap')
     await runCommand(
@@ -143,14 +156,7 @@ export async function startCeph(
       left(),
     )
     await runCommand('ceph-mon', ['-c', conf, '--mkfs', '-i', 'a', '--monmap', monmap], left())
-    const mon = startDaemon(
-      'ceph-mon',
-      'ceph-mon',
-      ['-c', conf, '-f', '-i', 'a'],
-      log('mon.a.out'),
-      [log('mon.a.log')],
-    )
-    daemons.push(mon)
+    const mon = start('ceph-mon', 'mon.a', ['-i', 'a'])
 
     // Registering the OSD is the monitor's first request: it waits for the monitor.
     const osdUuid = randomUUID()
@@ -170,23 +176,9 @@ export async function startCeph(
         `ceph-osd --mkfs failed: ${error.message}\n${await tailOf([log('osd.0.log')])}`,
       )
     })
-    const osd = startDaemon(
-      'ceph-osd',
-      'ceph-osd',
-      ['-c', conf, '-f', '-i', '0'],
-      log('osd.0.out'),
-      [log('osd.0.log')],
-    )
-    daemons.push(osd)
+    start('ceph-osd', 'osd.0', ['-i', '0'])
     // radosgw creates its pools, which waits for the OSD: no need to wait for it here.
-    const rgw = startDaemon(
-      'radosgw',
-      'radosgw',
-      ['-c', conf, '-f', '-n', 'client.rgw'],
-      log('client.rgw.out'),
-      [log('client.rgw.log')],
-    )
-    daemons.push(rgw)
+    const rgw = start('radosgw', 'client.rgw', ['-n', 'client.rgw'])
 
     const endpoint = `http://127.0.0.1:${rgwPort}`
     await waitFor(daemons, rgw, deadline, timeoutMs, async () => {

@@ -95,7 +95,8 @@ export class InstrumentedStorage implements AttributeStorage {
     return this
   }
 
-  private enter(operation: StorageOperation): void {
+  /** Counts a call of `operation`, throws the fault scheduled for it if any, else makes `call`. */
+  private enter<T>(operation: StorageOperation, call: () => T): T {
     const count = ++this.calls[operation]
     const fault = this.faults.find(
       (candidate) =>
@@ -106,55 +107,46 @@ export class InstrumentedStorage implements AttributeStorage {
       throw fault.error
         ? fault.error()
         : new StorageUnavailableError(`injected fault: ${operation} #${count} fails`)
+    return call()
   }
 
   async write(body: Body, options?: WriteOptions): Promise<WriteResult> {
-    this.enter('write')
-    return this.inner.write(body, options)
+    return this.enter('write', () => this.inner.write(body, options))
   }
 
   async read(key: string, options?: ReadOptions): Promise<Buffer> {
-    this.enter('read')
-    return this.inner.read(key, options)
+    return this.enter('read', () => this.inner.read(key, options))
   }
 
   async readStream(key: string, options?: ReadOptions): Promise<Readable> {
-    this.enter('read')
-    return this.inner.readStream(key, options)
+    return this.enter('read', () => this.inner.readStream(key, options))
   }
 
   async open(key: string, options?: ReadOptions): Promise<OpenedObject> {
-    this.enter('read')
-    return this.inner.open(key, options)
+    return this.enter('read', () => this.inner.open(key, options))
   }
 
   async stat(key: string): Promise<ObjectStat> {
-    this.enter('stat')
-    return this.inner.stat(key)
+    return this.enter('stat', () => this.inner.stat(key))
   }
 
   async exists(key: string): Promise<boolean> {
-    this.enter('stat')
-    return this.inner.exists(key)
+    return this.enter('stat', () => this.inner.exists(key))
   }
 
   async delete(key: string): Promise<void> {
-    this.enter('delete')
-    return this.inner.delete(key)
+    return this.enter('delete', () => this.inner.delete(key))
   }
 
   async deleteMany(keys: Iterable<string>): Promise<void> {
-    this.enter('delete')
-    return this.inner.deleteMany(keys)
+    return this.enter('delete', () => this.inner.deleteMany(keys))
   }
 
   list(prefix?: string): AsyncIterable<ListedObject> {
-    this.enter('list')
-    return this.inner.list(prefix)
+    return this.enter('list', () => this.inner.list(prefix))
   }
 
   async verify(key: string): Promise<VerifyResult> {
-    this.enter('verify')
-    return this.inner.verify(key)
+    return this.enter('verify', () => this.inner.verify(key))
   }
 }

@@ -1,6 +1,7 @@
 import { command, duration, EXIT, UsageError } from '../command.js'
 import { formatBytes, formatCount, formatDuration } from '../format.js'
-import { collectGarbage, type GarbageReport, type Tally } from '../gc.js'
+import { collectGarbage, type GarbageReport } from '../gc.js'
+import type { Tally } from '../store-scan.js'
 
 /** `3 (1.5 KiB)` */
 function tallyText(tally: Tally): string {

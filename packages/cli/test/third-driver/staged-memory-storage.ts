@@ -22,6 +22,7 @@ import {
   BaseStorage,
   assertValidKey,
   collectStream,
+  emptyStaleWritesReport,
   resolveRange,
   sha256Hex,
   staleWritesCutoff,
@@ -184,15 +185,7 @@ export class StagedMemoryStorage extends BaseStorage {
   /** Drops staged writes started before the cut-off: their writers are gone. */
   async cleanStaleWrites(options: StaleWritesOptions): Promise<StaleWritesReport> {
     const cutoff = staleWritesCutoff(options)
-    const report = {
-      kind: 'staged writes',
-      supported: true,
-      found: 0,
-      removed: 0,
-      kept: 0,
-      failed: 0,
-      bytes: 0,
-    }
+    const report = emptyStaleWritesReport('staged writes', { countsBytes: true })
     for (const [id, staged] of [...this.backend.staged]) {
       report.found++
       if (staged.startedAt > cutoff) report.kept++

@@ -5,7 +5,7 @@ import { existingObject } from '../body.js'
 import { IntegrityError, ObjectNotFoundError } from '../errors.js'
 import { sha256Hex } from '../integrity.js'
 import { listAll, type SuiteContext } from './context.js'
-import { failingBody } from './fixtures.js'
+import { failingBody, writeRandomObject } from './fixtures.js'
 
 /**
  * Writes that fail (a broken body, an abort, a wrong size or hash) keep nothing; imports
@@ -78,8 +78,7 @@ export function describeFailedWritesAndChecks({
 
   it('verifies content against the recorded SHA-256', async () => {
     const storage = await make(scoped('verify'))
-    const content = randomBytes(3000)
-    const { key } = await storage.write(content)
+    const { key, content } = await writeRandomObject(storage, 3000)
     const result = await storage.verify(key)
     expect(result.sha256).toBe(sha256Hex(content))
     expect(result.size).toBe(3000)

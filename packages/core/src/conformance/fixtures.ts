@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Readable } from 'node:stream'
+import type { AttributeStorage } from '../contract.js'
 
 /** A large body produced chunk by chunk, with its hash known once it has been consumed. */
 export interface GeneratedBody {
@@ -87,3 +88,13 @@ export async function* failingBody(
 }
 
 export const MiB = 1024 * 1024
+
+/** Writes `size` random bytes: the new object's key, and the bytes it must give back. */
+export async function writeRandomObject(
+  storage: AttributeStorage,
+  size: number,
+): Promise<{ key: string; content: Buffer }> {
+  const content = randomBytes(size)
+  const { key } = await storage.write(content)
+  return { key, content }
+}

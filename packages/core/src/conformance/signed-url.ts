@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto'
 import { expect } from 'vitest'
 import { capabilityCheck } from './capability-check.js'
 import type { SuiteContext } from './context.js'
+import { writeRandomObject } from './fixtures.js'
 import { fetchWhole, sleep } from './http.js'
 
 /** Longest the expiry check waits past `expiresAt` (servers count expiry in whole seconds). */
@@ -22,8 +22,7 @@ export function describeSignedUrls(context: SuiteContext): void {
     'signedUrl',
     'a fetch of the URL gives the exact bytes',
     async (storage) => {
-      const content = randomBytes(5000)
-      const { key } = await storage.write(content)
+      const { key, content } = await writeRandomObject(storage, 5000)
       const before = Date.now()
       const signed = await storage.signedUrl(key, { expiresIn: 60 })
       expect(signed.expiresAt.getTime()).toBeGreaterThanOrEqual(before + 50_000)

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto'
 import { expect } from 'vitest'
 import type { StaleWritesReport } from '../contract.js'
 import { ConfigurationError } from '../errors.js'
 import { capabilityCheck, type StorageWith } from './capability-check.js'
 import { listAll, type SuiteContext } from './context.js'
+import { writeRandomObject } from './fixtures.js'
 
 const CENTURY_MS = 100 * 365 * 24 * 60 * 60 * 1000
 
@@ -97,8 +97,7 @@ export function describeStaleWrites(context: SuiteContext): void {
     'cleanStaleWrites',
     'removes stale leftovers, and never touches a committed object',
     async (storage) => {
-      const content = randomBytes(3000)
-      const { key } = await storage.write(content)
+      const { key, content } = await writeRandomObject(storage, 3000)
       const left = await leave(storage)
       const report = await storage.cleanStaleWrites({ olderThanMs: 0 })
       expectReportShape(report, false)
