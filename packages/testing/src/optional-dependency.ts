@@ -36,7 +36,7 @@ export interface OptionalPackage {
   /** What needs it, e.g. `startS3({ engine: 'fauxqs' })`. */
   neededBy: string
   /** The packages to install for `neededBy` (default: `[name]`). */
-  install?: readonly string[]
+  install?: readonly string[] | undefined
   unavailable: UnavailableError
 }
 
