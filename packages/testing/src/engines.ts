@@ -3,6 +3,7 @@
  * an engine that cannot run here rejects with, and what an engine gives back once running.
  */
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
+import { loadOptional } from './optional-dependency.js'
 
 /** The S3 servers `startS3` can give. */
 export type S3Engine = 'minio' | 'fauxqs' | 's3rver' | 'ceph' | 'external'
@@ -20,6 +21,25 @@ export class S3EngineUnavailableError extends Error {
     this.name = 'S3EngineUnavailableError'
     this.engine = engine
   }
+}
+
+/**
+ * Imports `packageName`, an optional peer dependency `engine` runs on (or runs `load`, which
+ * does); its absence rejects with {@link S3EngineUnavailableError} naming what to install
+ * (`install`, default `[packageName]`).
+ */
+export function loadEnginePackage<T>(
+  engine: S3Engine,
+  packageName: string,
+  load: () => Promise<T>,
+  install?: readonly string[],
+): Promise<T> {
+  const unavailable = (reason: string, options: { cause: unknown }) =>
+    new S3EngineUnavailableError(engine, reason, options)
+  return loadOptional(
+    { name: packageName, neededBy: `startS3({ engine: '${engine}' })`, install, unavailable },
+    load,
+  )
 }
 
 export interface StartS3Options {

@@ -1,5 +1,6 @@
 /** MinIO in a container, through testcontainers; never pulled in auto mode. */
 import {
+  loadEnginePackage,
   S3EngineUnavailableError,
   s3EngineFromEnv,
   TEST_REGION,
@@ -10,13 +11,19 @@ import {
 /** The MinIO image used unless `minioImage` or `S3_TEST_MINIO_IMAGE` names another. */
 export const DEFAULT_MINIO_IMAGE = 'minio/minio:RELEASE.2025-04-22T22-12-26Z'
 
+// What MinIO runs on. testcontainers is imported here too, so it is a peer of its own.
+const MINIO_PACKAGES = ['testcontainers', '@testcontainers/minio'] as const
+
 const MINIO_CREDENTIALS = { accessKeyId: 'attrstore', secretAccessKey: 'attrstore-secret' }
 
 function minioImage(options: StartS3Options, env: Record<string, string | undefined>): string {
   return options.minioImage ?? env.S3_TEST_MINIO_IMAGE ?? DEFAULT_MINIO_IMAGE
 }
 
-/** Whether a container runtime answers and already has the MinIO image. Never pulls. */
+/**
+ * Whether a container runtime answers and already has the MinIO image (false, too, when
+ * testcontainers is not installed). Never pulls.
+ */
 export async function minioAvailable(
   options: StartS3Options,
   env: Record<string, string | undefined>,
@@ -35,7 +42,18 @@ export async function startMinio(
   env: Record<string, string | undefined>,
 ): Promise<Running> {
   const image = minioImage(options, env)
-  const { getContainerRuntimeClient, ImageName } = await import('testcontainers')
+  const { getContainerRuntimeClient, ImageName } = await loadEnginePackage(
+    'minio',
+    'testcontainers',
+    () => import('testcontainers'),
+    MINIO_PACKAGES,
+  )
+  const { MinioContainer } = await loadEnginePackage(
+    'minio',
+    '@testcontainers/minio',
+    () => import('@testcontainers/minio'),
+    MINIO_PACKAGES,
+  )
   let runtime
   try {
     runtime = await getContainerRuntimeClient()
@@ -69,7 +87,6 @@ export async function startMinio(
       `the image ${image} is not present and pulling is off. Run "docker pull ${image}", or set S3_TEST_MINIO_PULL=1.`,
     )
   }
-  const { MinioContainer } = await import('@testcontainers/minio')
   let container
   try {
     container = await new MinioContainer(image)

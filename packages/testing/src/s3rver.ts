@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startInChild, type EmulatorInChild } from './emulator-child.js'
-import { TEST_REGION, type Running } from './engines.js'
+import { loadEnginePackage, TEST_REGION, type Running } from './engines.js'
 
 // s3rver checks signatures against its one built-in account.
 const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
@@ -41,13 +41,16 @@ interface S3rverOptions {
 
 /** Starts s3rver on a free loopback port, in this process or (`isolate`) in a child process. */
 export async function startS3rverEngine(isolate: boolean): Promise<Running> {
-  if (isolate) return startInChild(S3RVER_IN_CHILD)
-  const directory = await mkdtemp(path.join(tmpdir(), 'attrstore-s3rver-'))
+  // The child imports s3rver from the same place: its absence there is reported alike.
+  if (isolate) return loadEnginePackage('s3rver', 's3rver', () => startInChild(S3RVER_IN_CHILD))
   // s3rver ships no type declarations: import it by a name TypeScript does not resolve.
   const name = 's3rver'
-  const module = (await import(name)) as {
-    default: new (options: S3rverOptions) => S3rverInstance
-  }
+  const module = await loadEnginePackage(
+    's3rver',
+    name,
+    () => import(name) as Promise<{ default: new (options: S3rverOptions) => S3rverInstance }>,
+  )
+  const directory = await mkdtemp(path.join(tmpdir(), 'attrstore-s3rver-'))
   const server = new module.default({
     address: '127.0.0.1',
     port: 0,
