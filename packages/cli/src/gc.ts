@@ -1,6 +1,7 @@
 import type { StaleWritesReport } from '@attrstore/core'
 import type { DataSource } from 'typeorm'
 import { type Binding, type BindingFilter, bindingLabel, selectStores } from './bindings.js'
+import { InvalidOptionError } from './invalid-option.js'
 import type { ProgressListener } from './progress.js'
 import { checkStoreMatchesRows, classify, scanStore, type ObjectState } from './store-scan.js'
 import { TypeOrmRowSource } from './typeorm-row-source.js'
@@ -112,7 +113,7 @@ export async function collectGarbage(
   const rows = new TypeOrmRowSource(dataSource)
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
   if (!(Number.isFinite(graceMs) && graceMs >= 0))
-    throw new RangeError(`graceMs must be >= 0, got ${graceMs}`)
+    throw new InvalidOptionError(`graceMs must be >= 0, got ${graceMs}`)
   const dryRun = options.delete !== true
   const cutoff = (options.now ?? Date.now)() - graceMs
   const report: GarbageReport = { dryRun, graceMs, stores: [], complete: true }
