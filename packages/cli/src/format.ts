@@ -60,7 +60,9 @@ export function parseDuration(text: string): number {
   const ms = Math.round(Number(match[1]) * DURATION_UNITS[unit]!)
   // Beyond this, "now minus the grace period" is no longer a date anyone means (or at all).
   if (ms > LONGEST_DURATION_MS) {
-    throw new InvalidOptionError(`Duration ${JSON.stringify(text)} is too long: at most 36500d (100 years)`)
+    throw new InvalidOptionError(
+      `Duration ${JSON.stringify(text)} is too long: at most 36500d (100 years)`,
+    )
   }
   return ms
 }

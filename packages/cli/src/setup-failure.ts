@@ -29,7 +29,8 @@ function hasClassNamed(error: object, name: string): boolean {
 export function isSetupError(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   if (isAttrstoreError(error)) return true
-  if (error instanceof AggregateError && error.errors.length) return error.errors.every(isSetupError)
+  if (error instanceof AggregateError && error.errors.length)
+    return error.errors.every(isSetupError)
   const code = (error as { code?: unknown }).code
   if (typeof code === 'string' && (MODULE_NOT_FOUND.has(code) || !code.startsWith('ERR_')))
     return true
