@@ -5,6 +5,7 @@ import { helpCommand, usage, versionCommand } from './commands/help.js'
 import { migrateCommand } from './commands/migrate.js'
 import { statCommand } from './commands/stat.js'
 import { verifyCommand } from './commands/verify.js'
+import { InvalidOptionError } from './invalid-option.js'
 
 export { EXIT } from './command.js'
 export type { CliIo } from './command.js'
@@ -48,12 +49,12 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       err(`attrstore ${found.name}: ${error.message}\n\n${found.help}`)
       return EXIT.usage
     }
-    // What the set-up gets wrong (the data source module, its database, its storages): the
-    // message says what to fix; a stack trace would only bury it.
+    // What the set-up gets wrong (the data source module, its database, its storages, an
+    // option out of range): the message says what to fix; a stack trace would only bury it.
     if (
       isAttrstoreError(error, 'ATTRSTORE_CONFIGURATION') ||
       isAttrstoreError(error, 'ATTRSTORE_UNAVAILABLE') ||
-      error instanceof RangeError
+      error instanceof InvalidOptionError
     ) {
       err(`attrstore ${found.name}: ${(error as Error).message}`)
       return EXIT.usage

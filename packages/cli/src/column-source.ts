@@ -1,13 +1,14 @@
 import { ConfigurationError, isAttrstoreError } from '@attrstore/core'
 import { sha256Hex } from '@attrstore/core/driver'
 import type { ByteSource, MigrationContext, RowAction } from './byte-source.js'
+import { InvalidOptionError } from './invalid-option.js'
 import type { ColumnCondition, Row } from './row-source.js'
 import { rehash, type BatchCopies } from './verified-copy.js'
 
 /** A raw column name given on the command line: a plain SQL identifier, nothing else. */
 function assertIdentifier(name: string, what: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_$]*$/.test(name)) {
-    throw new RangeError(
+    throw new InvalidOptionError(
       `${what} must be a plain column name (letters, digits, _), got ${JSON.stringify(name)}`,
     )
   }

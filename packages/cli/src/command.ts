@@ -203,7 +203,10 @@ export function command<const O extends Options>(definition: CommandDefinition<O
             unsubscribe = io.onInterrupt?.(onInterrupt)
             loaded = await loadDataSource(file, { tsconfig: shared.tsconfig })
             const bindings = loaded.bindings()
-            await assertStoredColumnsExist(loaded.dataSource, bindings)
+            await assertStoredColumnsExist(loaded.dataSource, bindings, {
+              entity: shared.entity,
+              attribute: shared.attribute,
+            })
             return {
               loaded,
               common: {

@@ -6,6 +6,7 @@ import { ConfigurationError, type AttributeStorage } from '@attrstore/core'
 import * as ownTypeorm from '@attrstore/typeorm'
 import type { DataSource } from 'typeorm'
 import type { Binding } from './bindings.js'
+import { DataSourceModuleBug, isSetupError } from './setup-failure.js'
 import { registerTypeScript } from './typescript-hooks.js'
 
 export interface LoadDataSourceOptions {
@@ -127,8 +128,12 @@ function describeError(error: unknown): string {
   return message.split('\n')[0]!
 }
 
-/** The user's module failed doing `what`: a configuration error naming the module and the cause. */
-function moduleError(file: string, what: string, error: unknown): ConfigurationError {
+/**
+ * The user's module failed doing `what`: a configuration error naming the module and the
+ * cause when the set-up is to blame, else (a bug) an error that keeps the cause's stack.
+ */
+function moduleError(file: string, what: string, error: unknown): Error {
+  if (!isSetupError(error)) return new DataSourceModuleBug(file, what, error)
   return new ConfigurationError(`${file}: ${what}: ${describeError(error)}`, { cause: error })
 }
 
@@ -187,13 +192,18 @@ function missingMetadataError(error: unknown, file: string): ConfigurationError 
 /**
  * Loads a TypeORM DataSource the way the TypeORM CLI does (`-d path/to/data-source.ts`):
  *
- * - the module (`.ts`, `.mts`, `.cts`, `.js`, `.mjs`, `.cjs`; TypeScript compiled on the fly
- *   on the fly: by SWC when the tsconfig asks for `emitDecoratorMetadata`, which TypeORM
- *   needs to guess column types, by tsx otherwise) exports exactly one DataSource instance, as its default export or a named one,
- *   or a promise of one, or a default factory function returning one (or a promise of one);
+ * - the module (`.ts`, `.mts`, `.cts`, `.js`, `.mjs`, `.cjs`; TypeScript compiled on the fly:
+ *   by SWC when the tsconfig asks for `emitDecoratorMetadata`, which TypeORM needs to guess
+ *   column types, `require`d in a CommonJS project, by tsx otherwise) exports exactly one
+ *   DataSource instance, as its default export or a named one, or a promise of one, or a
+ *   default factory function returning one (or a promise of one);
  * - the module registers storages itself (`setStorage(...)` at its top level works before
  *   `initialize()`), or exports `configureStorages(dataSource)`, called after initialisation;
  * - other exported storages can be named with `storage(name)` (e.g. `--from legacyFiles`).
+ *
+ * What the set-up gets wrong (a setting missing, a database unreachable) throws a
+ * `ConfigurationError` naming the module; a bug (a `TypeError` in `configureStorages`)
+ * throws an error that keeps the cause's stack.
  *
  * As TypeORM's CLI does, it turns `synchronize`, `migrationsRun` and `dropSchema` off
  * before initialising: these tools never change the schema.
@@ -206,19 +216,27 @@ export async function loadDataSource(
   if (!existsSync(absolute)) throw new ConfigurationError(`Data source file not found: ${absolute}`)
   if (typeof options.tsconfig === 'string' && !existsSync(path.resolve(options.tsconfig)))
     throw new ConfigurationError(`tsconfig file not found: ${path.resolve(options.tsconfig)}`)
-  if (TYPESCRIPT.test(absolute)) {
-    await registerTypeScript(options.tsconfig ?? nearestTsconfig(path.dirname(absolute)) ?? false)
-  }
+  const hooks = TYPESCRIPT.test(absolute)
+    ? await registerTypeScript(
+        absolute,
+        options.tsconfig ?? nearestTsconfig(path.dirname(absolute)) ?? false,
+      )
+    : undefined
   let exported: Record<string, unknown>
   try {
-    exported = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>
+    // A CommonJS project's extension-less imports resolve only through require.
+    exported = (
+      hooks?.format === 'commonjs'
+        ? createRequire(absolute)(absolute)
+        : await import(pathToFileURL(absolute).href)
+    ) as Record<string, unknown>
   } catch (error) {
-    throw (
-      missingMetadataError(error, absolute) ??
-      new ConfigurationError(
-        `Unable to load the data source ${absolute}: ${(error as Error).message}`,
-        { cause: error },
-      )
+    const metadata = missingMetadataError(error, absolute)
+    if (metadata) throw metadata
+    if (!isSetupError(error)) throw new DataSourceModuleBug(absolute, 'loading it failed', error)
+    throw new ConfigurationError(
+      `Unable to load the data source ${absolute}: ${(error as Error).message}`,
+      { cause: error },
     )
   }
   const dataSource = await findDataSource(exported, absolute)
@@ -228,12 +246,13 @@ export async function loadDataSource(
       try {
         await dataSource.initialize()
       } catch (error) {
-        throw (
-          missingMetadataError(error, absolute) ??
-          new ConfigurationError(
-            `Cannot initialise the DataSource of ${absolute} (${dataSource.options.type}): ${describeError(error)}`,
-            { cause: error },
-          )
+        const metadata = missingMetadataError(error, absolute)
+        if (metadata) throw metadata
+        if (!isSetupError(error))
+          throw new DataSourceModuleBug(absolute, 'initialising its DataSource failed', error)
+        throw new ConfigurationError(
+          `Cannot initialise the DataSource of ${absolute} (${dataSource.options.type}): ${describeError(error)}`,
+          { cause: error },
         )
       }
     }

@@ -1,5 +1,7 @@
 /** Small formatting and parsing helpers shared by the commands and the progress display. */
 
+import { InvalidOptionError } from './invalid-option.js'
+
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB']
 
 /** `1536` → `"1.5 KiB"`. */
@@ -45,12 +47,12 @@ const LONGEST_DURATION_MS = 36_500 * DURATION_UNITS.d!
 
 /**
  * Parses a duration such as `24h`, `90m`, `30s`, `2d`, `500ms` or `0`. A bare number is in
- * seconds, at most 100 years. Throws a `RangeError` on anything else.
+ * seconds, at most 100 years. Throws an {@link InvalidOptionError} (a `RangeError`) on anything else.
  */
 export function parseDuration(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text)
   if (!match) {
-    throw new RangeError(
+    throw new InvalidOptionError(
       `Invalid duration ${JSON.stringify(text)}: use a number with a unit, e.g. 24h, 90m, 30s, 2d, 0`,
     )
   }
@@ -58,7 +60,9 @@ export function parseDuration(text: string): number {
   const ms = Math.round(Number(match[1]) * DURATION_UNITS[unit]!)
   // Beyond this, "now minus the grace period" is no longer a date anyone means (or at all).
   if (ms > LONGEST_DURATION_MS) {
-    throw new RangeError(`Duration ${JSON.stringify(text)} is too long: at most 36500d (100 years)`)
+    throw new InvalidOptionError(
+      `Duration ${JSON.stringify(text)} is too long: at most 36500d (100 years)`,
+    )
   }
   return ms
 }

@@ -2,6 +2,7 @@ import type { StaleWritesReport } from '@attrstore/core'
 import type { DataSource } from 'typeorm'
 import { type Binding, type BindingFilter, bindingLabel } from './bindings.js'
 import { commandScope } from './command-scope.js'
+import { InvalidOptionError } from './invalid-option.js'
 import type { ProgressListener } from './progress.js'
 import {
   addObject,
@@ -99,7 +100,7 @@ export async function collectGarbage(
   const { groups, rows } = commandScope(dataSource, options)
   const graceMs = options.graceMs ?? DEFAULT_GRACE_MS
   if (!(Number.isFinite(graceMs) && graceMs >= 0))
-    throw new RangeError(`graceMs must be >= 0, got ${graceMs}`)
+    throw new InvalidOptionError(`graceMs must be >= 0, got ${graceMs}`)
   const dryRun = options.delete !== true
   const cutoff = (options.now ?? Date.now)() - graceMs
   const report: GarbageReport = { dryRun, graceMs, stores: [], complete: true }

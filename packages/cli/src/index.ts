@@ -30,4 +30,5 @@ export type {
   ProgressUpdate,
 } from './progress.js'
 export { main, EXIT } from './cli.js'
+export { InvalidOptionError } from './invalid-option.js'
 export type { CliIo } from './cli.js'

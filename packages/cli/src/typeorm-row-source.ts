@@ -1,3 +1,4 @@
+import { ConfigurationError } from '@attrstore/core'
 import type {
   DataSource,
   EntityMetadata,
@@ -98,7 +99,7 @@ export class TypeOrmRowSource implements RowSource {
     const { batchSize } = request
     const primary = metadata.primaryColumns
     if (!primary.length)
-      throw new RangeError(`${metadata.name} has no primary key: rows cannot be paged`)
+      throw new ConfigurationError(`${metadata.name} has no primary key: rows cannot be paged`)
     const pkSql = primary.map((key) => this.columnSql(key.databaseName))
     const columns = request.columns ?? []
     const entityColumns = request.entityColumns ?? []

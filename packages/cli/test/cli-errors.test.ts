@@ -81,6 +81,32 @@ describe('the data source module fails to load', () => {
   )
 
   it(
+    'a configureStorages hook with a bug (a TypeError): exit 1 and its stack',
+    async () => {
+      const result = await run(['stat', '-d', fixture('configure-bug.ts')])
+      expect(result.code, result.stderr).toBe(1)
+      expect(result.stderr).toMatch(
+        /^attrstore stat: .*configure-bug\.ts: its configureStorages\(dataSource\) failed:\nTypeError: Cannot read properties of undefined \(reading 'root'\)\n/,
+      )
+      expect(result.stderr).toMatch(/^\s+at configureStorages .*configure-bug\.ts/m)
+    },
+    TIMEOUT,
+  )
+
+  it(
+    'a configureStorages hook that overflows the stack: exit 1 and its stack, not an option error',
+    async () => {
+      const result = await run(['stat', '-d', fixture('configure-overflows.ts')])
+      expect(result.code, result.stderr).toBe(1)
+      expect(result.stderr).toMatch(
+        /^attrstore stat: .*configure-overflows\.ts: its configureStorages\(dataSource\) failed:\nRangeError: Maximum call stack size exceeded\n/,
+      )
+      expect(result.stderr).toMatch(/^\s+at recurse /m)
+    },
+    TIMEOUT,
+  )
+
+  it(
     'a --tsconfig file that does not exist',
     async () => {
       const result = await run([
@@ -157,6 +183,29 @@ describe('command lines that name what does not exist (SQLite)', () => {
         result,
         /^attrstore migrate: The table "document" has no column "nope" \(--from-column\); its columns: id, name, body, deletedAt, legacy_body$/,
       )
+      expect(await documentRows(world.dataSource)).toEqual(before)
+      expect(await storedKeys(world.main)).toEqual([])
+    },
+    TIMEOUT,
+  )
+
+  it(
+    'migrate --from-column that is no plain column name (an option out of range)',
+    async () => {
+      const world = await worlds.world()
+      await seedLegacyRows(world, 5)
+      const before = await documentRows(world.dataSource)
+      const result = await runCli(world, [
+        'migrate',
+        '-e',
+        'Document',
+        '-a',
+        'body',
+        '--from-column',
+        'legacy body',
+        '--no-progress',
+      ])
+      expectOneLine(result, /^attrstore migrate: .*must be a plain column name .*"legacy body"$/)
       expect(await documentRows(world.dataSource)).toEqual(before)
       expect(await storedKeys(world.main)).toEqual([])
     },

@@ -24,7 +24,8 @@ const FIXTURE = path.join(FIXTURES, 'decorator-metadata')
 const built = existsSync(BUILT_BIN)
 if (!built) console.warn(`[skip] ${BUILT_BIN} is missing: run \`pnpm build\` first`)
 
-describe.skipIf(!built)('a NestJS-style TypeScript data source (@Column() name: string)', () => {
+/** A SQLite database with the table of the fixtures' `File` entity, two rows in it. */
+function useFileDatabase(): { env: () => Record<string, string> } {
   let directory: string
   let env: Record<string, string>
   beforeAll(async () => {
@@ -41,16 +42,24 @@ describe.skipIf(!built)('a NestJS-style TypeScript data source (@Column() name: 
   afterAll(async () => {
     if (directory) await rm(directory, { recursive: true, force: true })
   })
+  return { env: () => env }
+}
 
-  const run = (args: string[]) =>
-    collect(
-      spawn(process.execPath, [BUILT_BIN, ...args], {
-        cwd: FIXTURE,
-        env: { ...process.env, ...env, NO_COLOR: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 60_000,
-      }),
-    )
+/** The built CLI run by plain node in `cwd`. */
+function runBuilt(cwd: string, env: Record<string, string>, args: string[]) {
+  return collect(
+    spawn(process.execPath, [BUILT_BIN, ...args], {
+      cwd,
+      env: { ...process.env, ...env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    }),
+  )
+}
+
+describe.skipIf(!built)('a NestJS-style TypeScript data source (@Column() name: string)', () => {
+  const database = useFileDatabase()
+  const run = (args: string[]) => runBuilt(FIXTURE, database.env(), args)
 
   it('is compiled with decorator metadata when its tsconfig asks for it', async () => {
     const result = await run(['stat', '-d', 'data-source.ts', '--json', '--no-progress'])
@@ -74,5 +83,23 @@ describe.skipIf(!built)('a NestJS-style TypeScript data source (@Column() name: 
     expect(result.stderr).toMatch(/emitDecoratorMetadata/)
     expect(result.stderr).toContain('-d dist/data-source.js')
     expect(result.stderr).not.toMatch(/^\s+at /m)
+  }, 90_000)
+})
+
+describe.skipIf(!built)('a CommonJS NestJS project (module commonjs, no "type")', () => {
+  const database = useFileDatabase()
+
+  it('loads its data source and extension-less entity imports through require', async () => {
+    const result = await runBuilt(path.join(FIXTURES, 'nest-commonjs'), database.env(), [
+      'stat',
+      '-d',
+      'src/data-source.ts',
+      '--json',
+      '--no-progress',
+    ])
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const report = JSON.parse(result.stdout) as { attributes: Array<Record<string, unknown>> }
+    expect(report.attributes).toMatchObject([{ entity: 'File', attribute: 'content', rows: 2 }])
   }, 90_000)
 })
