@@ -1,6 +1,7 @@
 import { Column, type ObjectLiteral } from 'typeorm'
 import type { AttachmentOptions } from '@attrstore/attacher'
 import type { Body } from '@attrstore/core'
+import { declareKeyColumnIndex } from './key-column-index.js'
 
 export type { LoadMode } from '@attrstore/attacher'
 
@@ -14,6 +15,15 @@ export interface StoredAttributeOptions<
   name?: string
   /** Length of the key column. Default 1024 (S3's key limit). */
   length?: number
+  /**
+   * The index on the key column, which the reference checks after every update and removal
+   * (and `attrstore gc`/`verify`) look keys up by. `true` (default): a non-unique index
+   * named by TypeORM's naming strategy (several rows may hold one key, e.g. after an
+   * import); a string: that index, under this name; `false`: none (you manage the
+   * indexes). An index the entity declares itself on exactly this column (`@Index()` on
+   * the property, `@Index([...])` or `@Unique([...])` on the class) takes its place.
+   */
+  index?: boolean | string
 }
 
 /** The value a stored attribute's property may be given. */
@@ -51,6 +61,9 @@ export function StoredAttribute<Entity extends object = ObjectLiteral>(
       ...(options.name ? { name: options.name } : {}),
     })(target, propertyKey)
     const owner = target.constructor
+    const index = options.index ?? true
+    if (index !== false)
+      declareKeyColumnIndex(owner, propertyKey, typeof index === 'string' ? index : undefined)
     let attributes = registry.get(owner)
     if (!attributes) registry.set(owner, (attributes = new Map()))
     // Widened to any entity: the subscriber only passes instances of this class to the
