@@ -6,7 +6,7 @@
  */
 import 'reflect-metadata'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Column, DataSource, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm'
+import { Column, Entity, Index, PrimaryGeneratedColumn, Unique, type DataSource } from 'typeorm'
 import { StoredAttribute } from '@attrstore/typeorm'
 import {
   startDatabaseServer,

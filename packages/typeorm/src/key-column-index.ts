@@ -45,7 +45,7 @@ export function declareKeyColumnIndex(
         ? supersededByTheEntitysOwnIndex
         : (owner as IndexArgs['target'])
     },
-    name,
+    ...(name === undefined ? {} : { name }),
     columns: [propertyName],
     synchronize: true,
     unique: false,
