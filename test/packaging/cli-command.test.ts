@@ -4,6 +4,7 @@
  * of its own, so `pnpm install` links it before any build). Needs the build.
  */
 import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
@@ -23,4 +24,16 @@ describe('pnpm exec attrstore', () => {
       for (const name of ['migrate', 'gc', 'verify', 'stat']) expect(stdout).toContain(name)
     })
   }
+
+  it('prints the version of the built, bundled CLI', async () => {
+    const [command, prefix] = pnpmCommand()
+    const { stdout } = await run(command, [...prefix, 'exec', 'attrstore', '--version'], {
+      cwd: root,
+      timeout: 60_000,
+    })
+    const manifest = JSON.parse(
+      await readFile(path.join(root, 'packages/cli/package.json'), 'utf8'),
+    ) as { version: string }
+    expect(stdout.trim()).toBe(manifest.version)
+  })
 })

@@ -2,6 +2,7 @@ import { Column, type ObjectLiteral } from 'typeorm'
 import type { AttachmentOptions } from '@attrstore/attacher'
 import type { Body } from '@attrstore/core'
 import { declareKeyColumnIndex } from './key-column-index.js'
+import { processWide } from './process-wide.js'
 
 export type { LoadMode } from '@attrstore/attacher'
 
@@ -33,8 +34,15 @@ interface RegisteredAttribute {
   options: StoredAttributeOptions
 }
 
-/** Decorated attributes, by the class that declares them (an entity or an embedded class). */
-const registry = new Map<object, Map<string, RegisteredAttribute>>()
+/**
+ * Decorated attributes, by the class that declares them (an entity or an embedded class):
+ * process-wide, so that the CLI's copy of this package sees the options of entities an
+ * application's CommonJS copy decorated.
+ */
+const registry = processWide(
+  'attributes',
+  () => new Map<object, Map<string, RegisteredAttribute>>(),
+)
 
 /**
  * Marks an entity property as kept in a storage: the column holds the storage key, the

@@ -3,13 +3,10 @@ import { EventSubscriber, type DataSource, type EntityTarget, type ObjectLiteral
 import { StorageBinding, type StorageEventMap } from './registry.js'
 import { StoredAttributeSubscriber } from './subscriber.js'
 import { installHooks } from './typeorm-hooks.js'
+import { processWide } from './process-wide.js'
 import type { EventEmitter } from 'node:events'
 
-// Shared by every copy of this module in the process (an application and a CLI may each
-// load their own), so that a registration made through one is seen through the other.
-const bindings: WeakMap<DataSource, StorageBinding> = ((globalThis as Record<symbol, unknown>)[
-  Symbol.for('attrstore.typeorm.bindings')
-] ??= new WeakMap<DataSource, StorageBinding>()) as WeakMap<DataSource, StorageBinding>
+const bindings = processWide('bindings', () => new WeakMap<DataSource, StorageBinding>())
 
 function bindingOf(dataSource: DataSource): StorageBinding {
   let binding = bindings.get(dataSource)

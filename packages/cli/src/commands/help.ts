@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { EXIT, type Command } from '../command.js'
 
 /** The CLI's usage: the commands listed (by their summaries), and the options they all take. */
@@ -42,9 +42,11 @@ export function helpCommand(commands: readonly Command[]): Command {
 }
 
 function version(): string {
-  const manifest = JSON.parse(
-    readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-  ) as { version: string }
+  // Resolved by name: this module runs from src/commands in the repository and from one
+  // bundled file in dist/ once published, at different depths below the manifest.
+  const manifest = createRequire(import.meta.url)('@attrstore/cli/package.json') as {
+    version: string
+  }
   return manifest.version
 }
 
