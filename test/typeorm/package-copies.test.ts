@@ -6,6 +6,7 @@
 import 'reflect-metadata'
 import { Entity, PrimaryGeneratedColumn } from 'typeorm'
 import { describe, expect, it, vi } from 'vitest'
+import type * as DecoratorModule from '../../packages/typeorm/src/decorator.js'
 
 const decorator = '../../packages/typeorm/src/decorator.js'
 
