@@ -12,9 +12,7 @@ const decorator = '../../packages/typeorm/src/decorator.js'
 
 describe('two copies of @attrstore/typeorm in one process', () => {
   it('read the options of attributes the other copy decorated', async () => {
-    const application = (await import(
-      decorator
-    )) as typeof import('../../packages/typeorm/src/decorator.js')
+    const application = (await import(decorator)) as typeof DecoratorModule
     const fileName = (): string => 'report.pdf'
 
     @Entity()
