@@ -10,15 +10,13 @@ export function describeMediaTypes({ name, make, scoped, recordsContentType }: S
   describe('media types from file names', () => {
     const content = Buffer.from('%PDF-1.7 not really\n')
     /** A case that needs `stat().contentType`: skipped, saying why, where none is kept. */
+    const reason = 'the storage records no media types (recordsContentType: false)'
     const recorded = (title: string, body: () => Promise<void>): void => {
-      it(title, async (test) => {
-        if (!recordsContentType) {
-          const reason = 'the storage records no media types (recordsContentType: false)'
-          console.warn(`[${name}] skipped "${title}": ${reason}`)
-          test.skip(reason)
-        }
-        await body()
-      })
+      if (!recordsContentType) console.warn(`[${name}] skipped "${title}": ${reason}`)
+      it.skipIf(!recordsContentType)(
+        recordsContentType ? title : `${title} (skipped: ${reason})`,
+        body,
+      )
     }
 
     recorded(
