@@ -1,0 +1,5 @@
+export { readRangeRequest, contentRange, unsatisfiedContentRange } from './range.js'
+export type { RangeRequest } from './range.js'
+export { entityTagOf } from './entity-tag.js'
+export { evaluatePreconditions, rangeStillValid } from './preconditions.js'
+export type { ConditionalHeaders, PreconditionOutcome, Validators } from './preconditions.js'
