@@ -31,6 +31,8 @@ export function describeSignedUrls(context: SuiteContext): void {
       expect(fetched.status).toBe(200)
       expect(fetched.body.equals(content)).toBe(true)
     },
+    undefined,
+    ['http'],
   )
 
   capabilityCheck(
@@ -62,6 +64,8 @@ export function describeSignedUrls(context: SuiteContext): void {
       expect(inline.ok).toBe(true)
       expect(inline.headers.get('content-disposition') ?? '').toMatch(/^inline\b/i)
     },
+    undefined,
+    ['http', 'responseHeaders'],
   )
 
   capabilityCheck(context, 'signedUrl', 'the URL of key A never serves B', async (storage) => {
@@ -83,7 +87,10 @@ export function describeSignedUrls(context: SuiteContext): void {
         `${url} served B`,
       ).toBe(false)
     }
-  })
+  },
+    undefined,
+    ['http', 'signatures'],
+  )
 
   capabilityCheck(
     context,
@@ -99,5 +106,6 @@ export function describeSignedUrls(context: SuiteContext): void {
       expect(fetched.ok, `status ${fetched.status} after expiry`).toBe(false)
     },
     20_000,
+    ['http', 'expiry'],
   )
 }
