@@ -68,26 +68,30 @@ export function describeSignedUrls(context: SuiteContext): void {
     ['http', 'responseHeaders'],
   )
 
-  capabilityCheck(context, 'signedUrl', 'the URL of key A never serves B', async (storage) => {
-    const a = await storage.write('object A')
-    const b = await storage.write('object B, another one')
-    const urlA = (await storage.signedUrl(a.key, { expiresIn: 60 })).url
-    const urlB = (await storage.signedUrl(b.key, { expiresIn: 60 })).url
-    expect((await fetchWhole(urlA)).body.toString()).toBe('object A')
-    expect((await fetchWhole(urlB)).body.toString()).toBe('object B, another one')
-    // A's URL edited to name B: the signature covers the key, so it must not serve B.
-    const spellingsOfB = spellings(b.key)
-    const edited = spellings(a.key).flatMap((spelling, index) =>
-      urlA.includes(spelling) ? [urlA.split(spelling).join(spellingsOfB[index] ?? b.key)] : [],
-    )
-    for (const url of new Set(edited)) {
-      const fetched = await fetchWhole(url)
-      expect(
-        fetched.ok && fetched.body.toString() === 'object B, another one',
-        `${url} served B`,
-      ).toBe(false)
-    }
-  },
+  capabilityCheck(
+    context,
+    'signedUrl',
+    'the URL of key A never serves B',
+    async (storage) => {
+      const a = await storage.write('object A')
+      const b = await storage.write('object B, another one')
+      const urlA = (await storage.signedUrl(a.key, { expiresIn: 60 })).url
+      const urlB = (await storage.signedUrl(b.key, { expiresIn: 60 })).url
+      expect((await fetchWhole(urlA)).body.toString()).toBe('object A')
+      expect((await fetchWhole(urlB)).body.toString()).toBe('object B, another one')
+      // A's URL edited to name B: the signature covers the key, so it must not serve B.
+      const spellingsOfB = spellings(b.key)
+      const edited = spellings(a.key).flatMap((spelling, index) =>
+        urlA.includes(spelling) ? [urlA.split(spelling).join(spellingsOfB[index] ?? b.key)] : [],
+      )
+      for (const url of new Set(edited)) {
+        const fetched = await fetchWhole(url)
+        expect(
+          fetched.ok && fetched.body.toString() === 'object B, another one',
+          `${url} served B`,
+        ).toBe(false)
+      }
+    },
     undefined,
     ['http', 'signatures'],
   )
