@@ -101,6 +101,10 @@ const RUNS: Record<string, { files?: string[]; s3Bucket?: string; prints: RegExp
     s3Bucket: 'files',
     prints: /^[0-9a-f-]{36} \(SHA-256 [0-9a-f]{64}\): read 29 bytes; \S*files\/app/m,
   },
+  's3-presigned.ts': {
+    s3Bucket: 'files',
+    prints: /^upload 204: \d+ bytes of image\/png under [0-9a-f-]{36}$/m,
+  },
   'storage-on-its-own.ts': {
     files: ['scan.pdf'],
     prints: /^wrote 29 bytes \(SHA-256 [0-9a-f]{64}\) under \S+; read back 29$/m,
