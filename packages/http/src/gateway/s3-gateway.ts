@@ -37,8 +37,8 @@ export interface S3Gateway extends RequestListener {
   close(): Promise<void>
 }
 
-/** Bucket subresources served; any other (`?versioning`, `?policy`...) is NotImplemented. */
-const BUCKET_SUBRESOURCES = new Set(['location', 'acl', 'list-type'])
+/** Bucket subresources served; any other (`?policy`, `?cors`...) is NotImplemented. */
+const BUCKET_SUBRESOURCES = new Set(['location', 'acl', 'list-type', 'versioning'])
 /** Query parameters that address a subresource or operation, not options of GET itself. */
 const SUBRESOURCES = new Set([
   'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering',
@@ -139,6 +139,8 @@ export function createS3Gateway(options: S3GatewayOptions): S3Gateway {
           document('LocationConstraint', [escapeXml(region === 'us-east-1' ? '' : region)]),
         )
       if (subresource === 'acl') return sendXml(response, 200, aclDocument())
+      // Never versioned: S3's answer for a bucket whose versioning was never enabled.
+      if (subresource === 'versioning') return sendXml(response, 200, document('VersioningConfiguration', []))
       const body =
         subresource === 'list-type'
           ? target.query['list-type']![0] === '2'
