@@ -26,7 +26,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { MemoryStorage, type AttributeStorage, type ListedObject, type ObjectStat } from '@attrstore/core'
+import {
+  MemoryStorage,
+  type AttributeStorage,
+  type ListedObject,
+  type ObjectStat,
+} from '@attrstore/core'
 import { BytesFileSystemStorage } from '@attrstore/fs'
 import { createS3Gateway } from '@attrstore/http'
 
@@ -38,33 +43,49 @@ const streamSize = Number(process.env.BENCH_STREAM_MIB ?? 1024) * MiB
 
 /** A storage listing `count` generated objects in a scrambled order, holding none of them. */
 function generatedStorage(count: number): AttributeStorage {
-  const keyOf = (n: number) => `shard-${(n * 7919) % 256}/object-${((n * 2654435761) >>> 0).toString(16)}-${n}.bin`
+  const keyOf = (n: number) =>
+    `shard-${(n * 7919) % 256}/object-${((n * 2654435761) >>> 0).toString(16)}-${n}.bin`
   const base = new MemoryStorage()
   return Object.assign(Object.create(base) as AttributeStorage, {
     async *list(): AsyncIterable<ListedObject> {
       for (let n = 0; n < count; n++) yield { key: keyOf(n), size: 1024, lastModified: new Date(0) }
     },
     async stat(key: string): Promise<ObjectStat> {
-      return { key, size: 1024, lastModified: new Date(0), sha256: createHash('sha256').update(key).digest('hex') }
+      return {
+        key,
+        size: 1024,
+        lastModified: new Date(0),
+        sha256: createHash('sha256').update(key).digest('hex'),
+      }
     },
   })
 }
 
 /** Child mode: serve one storage and report the peak RSS when asked. */
 async function child(kind: string, arg: string): Promise<void> {
-  const storage = kind === 'fs' ? new BytesFileSystemStorage({ root: arg }) : generatedStorage(Number(arg))
+  const storage =
+    kind === 'fs' ? new BytesFileSystemStorage({ root: arg }) : generatedStorage(Number(arg))
   const gateway = createS3Gateway({ buckets: { bench: storage }, anonymous: true })
   const server = http.createServer(gateway).listen(0, '127.0.0.1', () => {
     process.send!({ port: (server.address() as AddressInfo).port, rss: process.memoryUsage().rss })
   })
   let peak = process.memoryUsage().rss
   setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10).unref()
-  process.on('message', () => process.send!({ peak, maxRss: process.resourceUsage().maxRSS * 1024 }))
+  process.on('message', () =>
+    process.send!({ peak, maxRss: process.resourceUsage().maxRSS * 1024 }),
+  )
 }
 
-function startChild(kind: string, arg: string): Promise<{ port: number; rss: number; process: ChildProcess }> {
+function startChild(
+  kind: string,
+  arg: string,
+): Promise<{ port: number; rss: number; process: ChildProcess }> {
   const spawned = fork(here, ['child', kind, arg], { execArgv: process.execArgv })
-  return new Promise((resolve) => spawned.once('message', (m: { port: number; rss: number }) => resolve({ ...m, process: spawned })))
+  return new Promise((resolve) =>
+    spawned.once('message', (m: { port: number; rss: number }) =>
+      resolve({ ...m, process: spawned }),
+    ),
+  )
 }
 
 function peakOf(spawned: ChildProcess): Promise<{ peak: number; maxRss: number }> {
@@ -78,7 +99,8 @@ async function download(url: string): Promise<number> {
   const response = await fetch(url)
   if (!response.ok) throw new Error(`${url}: ${response.status}`)
   let size = 0
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) size += chunk.length
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>)
+    size += chunk.length
   return size
 }
 
@@ -107,7 +129,10 @@ async function main(): Promise<void> {
     const gatewayUrl = `http://127.0.0.1:${gatewayChild.port}/bench/${small.key}`
     const times = { gateway: [] as number[], bare: [] as number[] }
     for (let i = 0; i < reps + 5; i++) {
-      for (const [name, url] of [['gateway', gatewayUrl], ['bare', bareUrl]] as const) {
+      for (const [name, url] of [
+        ['gateway', gatewayUrl],
+        ['bare', bareUrl],
+      ] as const) {
         const started = process.hrtime.bigint()
         const size = await download(url)
         const ms = Number(process.hrtime.bigint() - started) / 1e6
@@ -118,20 +143,29 @@ async function main(): Promise<void> {
     bare.close()
     for (const name of ['gateway', 'bare'] as const) {
       const ms = median(times[name])
-      console.log(`GetObject 1 MiB, ${name === 'gateway' ? 'gateway over BytesFileSystemStorage' : 'bare http + fs.createReadStream'}: ${ms.toFixed(2)} ms median, ${(1000 / ms).toFixed(0)} MiB/s (n=${reps})`)
+      console.log(
+        `GetObject 1 MiB, ${name === 'gateway' ? 'gateway over BytesFileSystemStorage' : 'bare http + fs.createReadStream'}: ${ms.toFixed(2)} ms median, ${(1000 / ms).toFixed(0)} MiB/s (n=${reps})`,
+      )
     }
     console.log(`ratio gateway / bare: ${(median(times.gateway) / median(times.bare)).toFixed(2)}x`)
 
-    const large = await storage.write(Readable.from((function* () {
-      const block = Buffer.alloc(MiB, 1)
-      for (let at = 0; at < streamSize; at += MiB) yield block
-    })()), { size: streamSize })
+    const large = await storage.write(
+      Readable.from(
+        (function* () {
+          const block = Buffer.alloc(MiB, 1)
+          for (let at = 0; at < streamSize; at += MiB) yield block
+        })(),
+      ),
+      { size: streamSize },
+    )
     const before = gatewayChild.rss
     const started = Date.now()
     const got = await download(`http://127.0.0.1:${gatewayChild.port}/bench/${large.key}`)
     const seconds = (Date.now() - started) / 1000
     const { peak } = await peakOf(gatewayChild.process)
-    console.log(`GetObject ${mib(got)} through the gateway: ${seconds.toFixed(1)} s, ${(got / MiB / seconds).toFixed(0)} MiB/s; gateway RSS ${mib(before)} at start, ${mib(peak)} peak`)
+    console.log(
+      `GetObject ${mib(got)} through the gateway: ${seconds.toFixed(1)} s, ${(got / MiB / seconds).toFixed(0)} MiB/s; gateway RSS ${mib(before)} at start, ${mib(peak)} peak`,
+    )
     gatewayChild.process.kill()
 
     for (const count of [10_000, objects]) {
@@ -150,7 +184,9 @@ async function main(): Promise<void> {
       const { peak } = await peakOf(lister.process)
       lister.process.kill()
       if (listed !== count) throw new Error(`listed ${listed} of ${count}`)
-      console.log(`ListObjectsV2 of ${count.toLocaleString('en')} objects: ${pages} pages in ${((Date.now() - listStarted) / 1000).toFixed(1)} s; gateway RSS ${mib(lister.rss)} at start, ${mib(peak)} peak`)
+      console.log(
+        `ListObjectsV2 of ${count.toLocaleString('en')} objects: ${pages} pages in ${((Date.now() - listStarted) / 1000).toFixed(1)} s; gateway RSS ${mib(lister.rss)} at start, ${mib(peak)} peak`,
+      )
     }
   } finally {
     await rm(root, { recursive: true, force: true })

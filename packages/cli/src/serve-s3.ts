@@ -23,7 +23,9 @@ export function gatewayBuckets(
   for (const spec of specs) {
     const equals = spec.indexOf('=')
     if (equals <= 0)
-      throw new ConfigurationError(`--bucket ${JSON.stringify(spec)}: expected <name>=<Entity.attribute> or <name>=<export>`)
+      throw new ConfigurationError(
+        `--bucket ${JSON.stringify(spec)}: expected <name>=<Entity.attribute> or <name>=<export>`,
+      )
     const name = spec.slice(0, equals)
     const source = spec.slice(equals + 1)
     const binding = bindings.find((b) => bindingLabel(b) === source)

@@ -69,7 +69,13 @@ function serverUrl(child: ChildProcess, result: Promise<CliResult>): Promise<str
 }
 
 const sdk = (endpoint: string) =>
-  new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: KEY, maxAttempts: 1 })
+  new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: KEY,
+    maxAttempts: 1,
+  })
 
 describe('attrstore serve-s3', () => {
   it('serves one bucket per stored attribute on 127.0.0.1, and stops cleanly on SIGTERM', async () => {
@@ -80,21 +86,34 @@ describe('attrstore serve-s3', () => {
     try {
       const listed = await client.send(new ListObjectsV2Command({ Bucket: 'document-body' }))
       expect(listed.Contents?.map((c) => c.Key)).toEqual([bodyKey])
-      const body = await client.send(new GetObjectCommand({ Bucket: 'attachment-content', Key: bodyKey }))
+      const body = await client.send(
+        new GetObjectCommand({ Bucket: 'attachment-content', Key: bodyKey }),
+      )
       expect(await body.Body!.transformToString()).toBe('served body\n')
     } finally {
       client.destroy()
       child.kill('SIGTERM')
     }
     const done = await result
-    expect({ code: done.code, stderr: done.stderr }).toMatchObject({ code: 0, stderr: expect.stringContaining('SIGTERM: shutting down') })
+    expect({ code: done.code, stderr: done.stderr }).toMatchObject({
+      code: 0,
+      stderr: expect.stringContaining('SIGTERM: shutting down'),
+    })
   })
 
   it('serves an exported storage under the name given, anonymously too, and stops on Ctrl-C', async () => {
-    const { child, result, url } = serve(['--bucket', 'legacy=legacyFiles', '--anonymous', '--hide', 'legacy/secret/'])
+    const { child, result, url } = serve([
+      '--bucket',
+      'legacy=legacyFiles',
+      '--anonymous',
+      '--hide',
+      'legacy/secret/',
+    ])
     const endpoint = await url
     try {
-      const answer = await fetch(`${endpoint}legacy/${encodeURIComponent('old/ü #1.txt').replace(/%2F/g, '/')}`)
+      const answer = await fetch(
+        `${endpoint}legacy/${encodeURIComponent('old/ü #1.txt').replace(/%2F/g, '/')}`,
+      )
       expect(answer.status).toBe(200)
       expect(await answer.text()).toBe('legacy\n')
       expect((await fetch(`${endpoint}document-body?list-type=2`)).status).toBe(404)

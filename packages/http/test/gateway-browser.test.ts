@@ -56,7 +56,11 @@ describe.skipIf(missing !== undefined && !absentInCi)(
       const server = http.createServer(gateway)
       servers.push(server)
       gatewayUrl = await listen(server)
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 30_000 })
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--no-sandbox'],
+        timeout: 30_000,
+      })
     })
     afterAll(async () => {
       await browser?.close()
@@ -73,20 +77,17 @@ describe.skipIf(missing !== undefined && !absentInCi)(
       try {
         await tab.goto(allowedPage, { timeout: 30_000 })
         const url = `${gatewayUrl}/files/${BLOB_KEY}`
-        const seen = await tab.evaluate(
-          async (target) => {
-            const response = await fetch(target, { headers: { Range: 'bytes=100-199' } })
-            const bytes = new Uint8Array(await response.arrayBuffer())
-            return {
-              status: response.status,
-              etag: response.headers.get('ETag'),
-              contentRange: response.headers.get('Content-Range'),
-              requestId: response.headers.get('x-amz-request-id'),
-              bytes: Array.from(bytes),
-            }
-          },
-          url,
-        )
+        const seen = await tab.evaluate(async (target) => {
+          const response = await fetch(target, { headers: { Range: 'bytes=100-199' } })
+          const bytes = new Uint8Array(await response.arrayBuffer())
+          return {
+            status: response.status,
+            etag: response.headers.get('ETag'),
+            contentRange: response.headers.get('Content-Range'),
+            requestId: response.headers.get('x-amz-request-id'),
+            bytes: Array.from(bytes),
+          }
+        }, url)
         const blob = world.contents.get(BLOB_KEY)!
         expect(seen).toMatchObject({
           status: 206,

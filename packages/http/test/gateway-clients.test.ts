@@ -7,7 +7,15 @@
  * missing client fails instead (CI installs every one of them).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { awsCli, awsPresign, boto3, curl, rclone, s3cmd, type GatewayClient } from './gateway-clients.js'
+import {
+  awsCli,
+  awsPresign,
+  boto3,
+  curl,
+  rclone,
+  s3cmd,
+  type GatewayClient,
+} from './gateway-clients.js'
 import {
   BLOB_KEY,
   BUCKETS,
@@ -62,7 +70,10 @@ for (const client of clients) {
         it(`${bucket}: downloads keys with unicode, spaces, #, +, ~ and = byte-identical`, async () => {
           for (const key of [...SPECIAL_KEYS, BLOB_KEY]) {
             const bytes = await client.get(bucket, key)
-            expect({ key, sha256: sha256Of(bytes) }).toEqual({ key, sha256: sha256Of(world.contents.get(key)!) })
+            expect({ key, sha256: sha256Of(bytes) }).toEqual({
+              key,
+              sha256: sha256Of(world.contents.get(key)!),
+            })
           }
         })
 
@@ -76,12 +87,16 @@ for (const client of clients) {
         })
 
         it(`${bucket}: cannot read the hidden prefix`, async () => {
-          await expect(client.get(bucket, HIDDEN_KEY)).rejects.toThrow(/404|Not Found|NoSuchKey|does not exist/i)
+          await expect(client.get(bucket, HIDDEN_KEY)).rejects.toThrow(
+            /404|Not Found|NoSuchKey|does not exist/i,
+          )
         })
       }
 
       it('is refused with a wrong secret', async () => {
-        await expect(client.listWithWrongSecret('files')).rejects.toThrow(/SignatureDoesNotMatch|403/)
+        await expect(client.listWithWrongSecret('files')).rejects.toThrow(
+          /SignatureDoesNotMatch|403/,
+        )
       })
     },
   )
@@ -96,7 +111,10 @@ describe.skipIf(aws.missing !== undefined)(
       const url = await awsPresign(world.endpoint, 'files', key)
       expect(url).toContain('X-Amz-Signature=')
       expect((await curl(url)).equals(world.contents.get(key)!)).toBe(true)
-      const altered = url.replace(/X-Amz-Signature=([0-9a-f])/, (_, c: string) => `X-Amz-Signature=${c === '0' ? '1' : '0'}`)
+      const altered = url.replace(
+        /X-Amz-Signature=([0-9a-f])/,
+        (_, c: string) => `X-Amz-Signature=${c === '0' ? '1' : '0'}`,
+      )
       await expect(curl(altered)).rejects.toThrow(/403/)
     })
   },

@@ -30,18 +30,25 @@ export interface GatewayClient {
   stop(): Promise<void>
 }
 
-function run(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<Buffer> {
+function run(command: string, args: string[], env: Record<string, string>): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     execFile(
       command,
       args,
-      { env, timeout: CALL_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' },
+      {
+        env,
+        timeout: CALL_TIMEOUT_MS,
+        killSignal: 'SIGKILL',
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'buffer',
+      },
       (error, stdout, stderr) => {
-        if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr.toString()}`))
+        if (error)
+          reject(
+            new Error(
+              `${command} ${args.join(' ')} failed: ${error.message}\n${stderr.toString()}`,
+            ),
+          )
         else resolve(stdout)
       },
     )
@@ -55,13 +62,22 @@ async function missing(name: string, command: string, args: string[], env: Recor
   )
 }
 
-const lines = (out: Buffer): string[] => out.toString('utf8').split('\n').filter((line) => line !== '')
+const lines = (out: Buffer): string[] =>
+  out
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line !== '')
 
 async function scratch(name: string): Promise<{ directory: string; env: Record<string, string> }> {
   const directory = await mkdtemp(path.join(tmpdir(), `attrstore-gateway-${name}-`))
   return {
     directory,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: directory, LC_ALL: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1' },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: directory,
+      LC_ALL: 'C.UTF-8',
+      PYTHONDONTWRITEBYTECODE: '1',
+    },
   }
 }
 
@@ -69,7 +85,10 @@ export async function awsCli(endpoint: string): Promise<GatewayClient> {
   const { directory, env } = await scratch('aws')
   const config = path.join(directory, 'config')
   // SigV4 everywhere: `aws s3 presign` signs with SigV2 by default.
-  await writeFile(config, `[default]\nregion = ${REGION}\ns3 =\n  addressing_style = path\n  signature_version = s3v4\n`)
+  await writeFile(
+    config,
+    `[default]\nregion = ${REGION}\ns3 =\n  addressing_style = path\n  signature_version = s3v4\n`,
+  )
   Object.assign(env, {
     AWS_ACCESS_KEY_ID: CREDENTIAL.accessKeyId,
     AWS_SECRET_ACCESS_KEY: CREDENTIAL.secretAccessKey,
@@ -77,7 +96,16 @@ export async function awsCli(endpoint: string): Promise<GatewayClient> {
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     AWS_EC2_METADATA_DISABLED: 'true',
   })
-  const common = ['--endpoint-url', endpoint, '--output', 'json', '--cli-connect-timeout', '10', '--cli-read-timeout', '30']
+  const common = [
+    '--endpoint-url',
+    endpoint,
+    '--output',
+    'json',
+    '--cli-connect-timeout',
+    '10',
+    '--cli-read-timeout',
+    '30',
+  ]
   const aws = async (args: string[], extra: Record<string, string> = {}) =>
     run('aws', [...args, ...common], { ...env, ...extra })
   const json = async (args: string[]) => JSON.parse((await aws(args)).toString() || '{}')
@@ -90,10 +118,19 @@ export async function awsCli(endpoint: string): Promise<GatewayClient> {
       return (await json(['s3api', 'list-buckets'])).Buckets.map((b: { Name: string }) => b.Name)
     },
     async listAll(bucket) {
-      return ((await json(['s3api', 'list-objects-v2', '--bucket', bucket])).Contents ?? []).map((c: { Key: string }) => c.Key)
+      return ((await json(['s3api', 'list-objects-v2', '--bucket', bucket])).Contents ?? []).map(
+        (c: { Key: string }) => c.Key,
+      )
     },
     async listTop(bucket) {
-      const listed = await json(['s3api', 'list-objects-v2', '--bucket', bucket, '--delimiter', '/'])
+      const listed = await json([
+        's3api',
+        'list-objects-v2',
+        '--bucket',
+        bucket,
+        '--delimiter',
+        '/',
+      ])
       return {
         keys: (listed.Contents ?? []).map((c: { Key: string }) => c.Key),
         prefixes: (listed.CommonPrefixes ?? []).map((p: { Prefix: string }) => p.Prefix),
@@ -106,7 +143,17 @@ export async function awsCli(endpoint: string): Promise<GatewayClient> {
     },
     async range(bucket, key, start, end) {
       const file = out()
-      await aws(['s3api', 'get-object', '--bucket', bucket, '--key', key, '--range', `bytes=${start}-${end}`, file])
+      await aws([
+        's3api',
+        'get-object',
+        '--bucket',
+        bucket,
+        '--key',
+        key,
+        '--range',
+        `bytes=${start}-${end}`,
+        file,
+      ])
       return readFile(file)
     },
     listWithWrongSecret: (bucket) =>
@@ -120,15 +167,22 @@ export async function awsPresign(endpoint: string, bucket: string, key: string):
   const { directory, env } = await scratch('presign')
   try {
     const config = path.join(directory, 'config')
-    await writeFile(config, `[default]\nregion = ${REGION}\ns3 =\n  addressing_style = path\n  signature_version = s3v4\n`)
-    const out = await run('aws', ['s3', 'presign', `s3://${bucket}/${key}`, '--expires-in', '300', '--endpoint-url', endpoint], {
-      ...env,
-      AWS_ACCESS_KEY_ID: CREDENTIAL.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIAL.secretAccessKey,
-      AWS_CONFIG_FILE: config,
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    })
+    await writeFile(
+      config,
+      `[default]\nregion = ${REGION}\ns3 =\n  addressing_style = path\n  signature_version = s3v4\n`,
+    )
+    const out = await run(
+      'aws',
+      ['s3', 'presign', `s3://${bucket}/${key}`, '--expires-in', '300', '--endpoint-url', endpoint],
+      {
+        ...env,
+        AWS_ACCESS_KEY_ID: CREDENTIAL.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDENTIAL.secretAccessKey,
+        AWS_CONFIG_FILE: config,
+        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+    )
     return out.toString().trim()
   } finally {
     await rm(directory, { recursive: true, force: true })
@@ -137,7 +191,9 @@ export async function awsPresign(endpoint: string, bucket: string, key: string):
 
 /** curl's body for a URL (`-f`: an HTTP error fails). */
 export async function curl(url: string): Promise<Buffer> {
-  return run('curl', ['-s', '-S', '-f', '--max-time', '30', url], { PATH: process.env.PATH ?? '/usr/bin:/bin' })
+  return run('curl', ['-s', '-S', '-f', '--max-time', '30', url], {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+  })
 }
 
 const BOTO3_SCRIPT = `
@@ -201,7 +257,10 @@ export async function s3cmd(endpoint: string): Promise<GatewayClient> {
   const { directory, env } = await scratch('s3cmd')
   const host = new URL(endpoint).host
   const configFor = async (secret: string) => {
-    const file = path.join(directory, secret === CREDENTIAL.secretAccessKey ? 's3cfg' : 's3cfg-wrong')
+    const file = path.join(
+      directory,
+      secret === CREDENTIAL.secretAccessKey ? 's3cfg' : 's3cfg-wrong',
+    )
     // signature_v2 = False: s3cmd signs with SigV4 (it may fall back to SigV2 otherwise).
     await writeFile(
       file,
@@ -231,11 +290,13 @@ export async function s3cmd(endpoint: string): Promise<GatewayClient> {
   return {
     name: 's3cmd',
     missing: await missing('s3cmd', 's3cmd', ['--version'], env),
-    listBuckets: async () => lines(await s3(['ls'])).map((line) => line.slice(line.indexOf('s3://') + 5)),
+    listBuckets: async () =>
+      lines(await s3(['ls'])).map((line) => line.slice(line.indexOf('s3://') + 5)),
     listAll: async (bucket) => listed(await s3(['ls', '-r', `s3://${bucket}/`]), bucket),
     async listTop(bucket) {
       const out = lines(await s3(['ls', `s3://${bucket}/`]))
-      const strip = (line: string) => line.slice(line.indexOf(`s3://${bucket}/`) + `s3://${bucket}/`.length)
+      const strip = (line: string) =>
+        line.slice(line.indexOf(`s3://${bucket}/`) + `s3://${bucket}/`.length)
       return {
         keys: out.filter((line) => !/^\s*DIR\s/.test(line)).map(strip),
         prefixes: out.filter((line) => /^\s*DIR\s/.test(line)).map(strip),
@@ -270,8 +331,18 @@ export async function rclone(endpoint: string): Promise<GatewayClient> {
     RCLONE_CONFIG_GW_ACCESS_KEY_ID: CREDENTIAL.accessKeyId,
     RCLONE_CONFIG_GW_SECRET_ACCESS_KEY: CREDENTIAL.secretAccessKey,
   })
-  const common = ['--retries', '1', '--low-level-retries', '1', '--timeout', '30s', '--contimeout', '10s']
-  const rc = (args: string[], extra: Record<string, string> = {}) => run('rclone', [...args, ...common], { ...env, ...extra })
+  const common = [
+    '--retries',
+    '1',
+    '--low-level-retries',
+    '1',
+    '--timeout',
+    '30s',
+    '--contimeout',
+    '10s',
+  ]
+  const rc = (args: string[], extra: Record<string, string> = {}) =>
+    run('rclone', [...args, ...common], { ...env, ...extra })
   let files = 0
   return {
     name: 'rclone',
@@ -280,7 +351,10 @@ export async function rclone(endpoint: string): Promise<GatewayClient> {
     listAll: async (bucket) => lines(await rc(['lsf', '-R', '--files-only', `gw:${bucket}`])),
     async listTop(bucket) {
       const out = lines(await rc(['lsf', `gw:${bucket}`]))
-      return { keys: out.filter((l) => !l.endsWith('/')), prefixes: out.filter((l) => l.endsWith('/')) }
+      return {
+        keys: out.filter((l) => !l.endsWith('/')),
+        prefixes: out.filter((l) => l.endsWith('/')),
+      }
     },
     async get(bucket, key) {
       // `rclone cat` of a missing object prints nothing and succeeds: copy it instead.
@@ -289,8 +363,16 @@ export async function rclone(endpoint: string): Promise<GatewayClient> {
       return readFile(file)
     },
     range: (bucket, key, start, end) =>
-      rc(['cat', '--offset', String(start), '--count', String(end - start + 1), `gw:${bucket}/${key}`]),
-    listWithWrongSecret: (bucket) => rc(['lsf', `gw:${bucket}`], { RCLONE_CONFIG_GW_SECRET_ACCESS_KEY: 'wrong' }),
+      rc([
+        'cat',
+        '--offset',
+        String(start),
+        '--count',
+        String(end - start + 1),
+        `gw:${bucket}/${key}`,
+      ]),
+    listWithWrongSecret: (bucket) =>
+      rc(['lsf', `gw:${bucket}`], { RCLONE_CONFIG_GW_SECRET_ACCESS_KEY: 'wrong' }),
     stop: () => rm(directory, { recursive: true, force: true }),
   }
 }

@@ -13,7 +13,10 @@ import { MemoryStorage, type AttributeStorage } from '@attrstore/core'
 import { BytesFileSystemStorage } from '@attrstore/fs'
 import { createS3Gateway, type S3GatewayOptions } from '../src/index.js'
 
-export const CREDENTIAL = { accessKeyId: 'GATEWAYTESTKEY', secretAccessKey: 'gateway/test+secret=1' }
+export const CREDENTIAL = {
+  accessKeyId: 'GATEWAYTESTKEY',
+  secretAccessKey: 'gateway/test+secret=1',
+}
 export const REGION = 'us-east-1'
 /** Keys every client must read back byte-identical. */
 export const SPECIAL_KEYS = [
@@ -33,7 +36,8 @@ export const BUCKETS = ['files', 'memory'] as const
 
 export const sha256Of = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex')
 /** UTF-8 byte order: S3's listing order. */
-export const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b))
+export const byUtf8 = (a: string, b: string): number =>
+  Buffer.compare(Buffer.from(a), Buffer.from(b))
 
 export interface GatewayWorld {
   endpoint: string

@@ -9,7 +9,20 @@ import { ListingSnapshots, type ListingEntry } from '../src/gateway/listing-snap
 import { compareUtf8 } from '../src/gateway/utf8-order.js'
 import { byUtf8 } from './gateway-fixture.js'
 
-const ALPHABET = ['a', 'Z', '/', ' ', '#', '+', 'é', '\u{FF5E}', '\u{E000}', '😀', '\u{10FFFF}', '日']
+const ALPHABET = [
+  'a',
+  'Z',
+  '/',
+  ' ',
+  '#',
+  '+',
+  'é',
+  '\u{FF5E}',
+  '\u{E000}',
+  '😀',
+  '\u{10FFFF}',
+  '日',
+]
 const randomKey = (): string =>
   Array.from({ length: 1 + randomInt(6) }, () => ALPHABET[randomInt(ALPHABET.length)]).join('')
 
@@ -34,7 +47,8 @@ describe('ListingSnapshots', () => {
       const keys = [...new Set(Array.from({ length: 300 }, randomKey))]
       const entries: ListingEntry[] = keys.map((key, n) => [key, n, 1000 + n])
       // Common prefixes repeat: every run holds some, the merge keeps each once.
-      for (let n = 0; n < 60; n++) entries.splice(randomInt(entries.length), 0, [`zz-prefix-${n % 4}/`])
+      for (let n = 0; n < 60; n++)
+        entries.splice(randomInt(entries.length), 0, [`zz-prefix-${n % 4}/`])
       const expected = [...keys, ...[0, 1, 2, 3].map((n) => `zz-prefix-${n}/`)].sort(byUtf8)
       const seen: string[] = []
       let page = await snapshots.first(from(entries), 25)
@@ -53,9 +67,28 @@ describe('ListingSnapshots', () => {
   it('answers a listing of one page without a snapshot, and forgets a served one', async () => {
     const snapshots = new ListingSnapshots()
     try {
-      const page = await snapshots.first(from([['b', 1, 0], ['a', 2, 0]]), 10)
-      expect(page).toEqual({ entries: [['a', 2, 0], ['b', 1, 0]], truncated: false })
-      const long = await snapshots.first(from([['b', 1, 0], ['a', 2, 0], ['c', 3, 0]]), 2)
+      const page = await snapshots.first(
+        from([
+          ['b', 1, 0],
+          ['a', 2, 0],
+        ]),
+        10,
+      )
+      expect(page).toEqual({
+        entries: [
+          ['a', 2, 0],
+          ['b', 1, 0],
+        ],
+        truncated: false,
+      })
+      const long = await snapshots.first(
+        from([
+          ['b', 1, 0],
+          ['a', 2, 0],
+          ['c', 3, 0],
+        ]),
+        2,
+      )
       expect(long.entries.map((e) => e[0])).toEqual(['a', 'b'])
       const last = await snapshots.page(long.resume!.snapshot, long.resume!.offset, 2)
       expect(last).toEqual({ entries: [['c', 3, 0]], truncated: false })

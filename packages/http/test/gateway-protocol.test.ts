@@ -82,7 +82,10 @@ describe('listings (AWS SDK v3)', () => {
         'dir/',
         'many/',
       ])
-      expect(pages.flatMap((p) => (p.Contents ?? []).map((c) => c.Key))).toEqual([BLOB_KEY, 'plain.txt'])
+      expect(pages.flatMap((p) => (p.Contents ?? []).map((c) => c.Key))).toEqual([
+        BLOB_KEY,
+        'plain.txt',
+      ])
     })
   }
 
@@ -112,7 +115,9 @@ describe('listings (AWS SDK v3)', () => {
 describe('objects (AWS SDK v3)', () => {
   it('the same bytes have the same ETag in both storages: the quoted SHA-256, and x-amz-meta-sha256', async () => {
     for (const bucket of ['files', 'memory']) {
-      const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'dir/hash#1.txt' }))
+      const answer = await client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: 'dir/hash#1.txt' }),
+      )
       const bytes = Buffer.from(await answer.Body!.transformToByteArray())
       expect(bytes.equals(world.contents.get('dir/hash#1.txt')!)).toBe(true)
       expect(answer.ETag).toBe(`"${sha256Of(bytes)}"`)
@@ -122,11 +127,17 @@ describe('objects (AWS SDK v3)', () => {
 
   it('one range is a 206 with Content-Range; an unsatisfiable one is 416 InvalidRange', async () => {
     const blob = world.contents.get(BLOB_KEY)!
-    const part = await client.send(new GetObjectCommand({ Bucket: 'files', Key: BLOB_KEY, Range: 'bytes=10-19' }))
+    const part = await client.send(
+      new GetObjectCommand({ Bucket: 'files', Key: BLOB_KEY, Range: 'bytes=10-19' }),
+    )
     expect(part.ContentRange).toBe(`bytes 10-19/${blob.length}`)
-    expect(Buffer.from(await part.Body!.transformToByteArray()).equals(blob.subarray(10, 20))).toBe(true)
+    expect(Buffer.from(await part.Body!.transformToByteArray()).equals(blob.subarray(10, 20))).toBe(
+      true,
+    )
     await expect(
-      client.send(new GetObjectCommand({ Bucket: 'files', Key: BLOB_KEY, Range: `bytes=${blob.length}-` })),
+      client.send(
+        new GetObjectCommand({ Bucket: 'files', Key: BLOB_KEY, Range: `bytes=${blob.length}-` }),
+      ),
     ).rejects.toMatchObject({ name: 'InvalidRange', $metadata: { httpStatusCode: 416 } })
   })
 
@@ -155,7 +166,9 @@ describe('objects (AWS SDK v3)', () => {
 
   it('a wrong secret is SignatureDoesNotMatch, an unknown key InvalidAccessKeyId', async () => {
     const wrong = sdk('wrong')
-    await expect(wrong.send(new GetObjectCommand({ Bucket: 'files', Key: 'plain.txt' }))).rejects.toMatchObject({
+    await expect(
+      wrong.send(new GetObjectCommand({ Bucket: 'files', Key: 'plain.txt' })),
+    ).rejects.toMatchObject({
       name: 'SignatureDoesNotMatch',
     })
     wrong.destroy()
@@ -166,9 +179,11 @@ describe('objects (AWS SDK v3)', () => {
       credentials: { accessKeyId: 'NOBODY', secretAccessKey: 'x' },
       maxAttempts: 1,
     })
-    await expect(unknown.send(new ListObjectsV2Command({ Bucket: 'files' }))).rejects.toMatchObject({
-      name: 'InvalidAccessKeyId',
-    })
+    await expect(unknown.send(new ListObjectsV2Command({ Bucket: 'files' }))).rejects.toMatchObject(
+      {
+        name: 'InvalidAccessKeyId',
+      },
+    )
     unknown.destroy()
   })
 })
@@ -180,7 +195,11 @@ describe('plain HTTP', () => {
   })
 
   it('answers a hidden key, a hidden bucket and a missing one exactly alike', async () => {
-    const gateway = createS3Gateway({ buckets: world.storages, anonymous: true, hidden: ['files/private/'] })
+    const gateway = createS3Gateway({
+      buckets: world.storages,
+      anonymous: true,
+      hidden: ['files/private/'],
+    })
     const server = http.createServer(gateway).listen(0, '127.0.0.1')
     await new Promise((resolve) => server.once('listening', resolve))
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -192,7 +211,9 @@ describe('plain HTTP', () => {
       // Through the other bucket, where nothing hides it, the same key is served.
       expect((await fetch(`${base}/memory/${HIDDEN_KEY}`)).status).toBe(200)
       // attrstore's reserved prefix is hidden everywhere.
-      expect((await errorOf(await fetch(`${base}/memory/.attrstore/sha256/plain.txt`))).code).toBe('NoSuchKey')
+      expect((await errorOf(await fetch(`${base}/memory/.attrstore/sha256/plain.txt`))).code).toBe(
+        'NoSuchKey',
+      )
       // response-* overrides are for signed requests only, as in S3.
       expect(
         await errorOf(await fetch(`${base}/memory/plain.txt?response-content-type=text%2Fhtml`)),
@@ -208,11 +229,18 @@ describe('plain HTTP', () => {
         ['POST', '/files?delete'],
         ['PUT', '/nothing-here'],
       ] as const)
-        expect(await errorOf(await fetch(`${base}${path}`, { method, body: method === 'DELETE' ? null : 'x' }))).toMatchObject({
+        expect(
+          await errorOf(
+            await fetch(`${base}${path}`, { method, body: method === 'DELETE' ? null : 'x' }),
+          ),
+        ).toMatchObject({
           status: 403,
           code: 'AccessDenied',
         })
-      expect(await errorOf(await fetch(`${base}/files?policy`))).toMatchObject({ status: 501, code: 'NotImplemented' })
+      expect(await errorOf(await fetch(`${base}/files?policy`))).toMatchObject({
+        status: 501,
+        code: 'NotImplemented',
+      })
       expect((await fetch(`${base}/files?location`)).status).toBe(200)
       expect((await fetch(`${base}/files?acl`)).status).toBe(200)
       const head = await fetch(`${base}/files`, { method: 'HEAD' })
@@ -241,10 +269,17 @@ describe('attrstore reading attrstore: S3Storage through the gateway', () => {
         const opened = await storage.open(key)
         const chunks: Buffer[] = []
         for await (const chunk of opened.stream) chunks.push(chunk as Buffer)
-        expect({ key, sha256: sha256Of(Buffer.concat(chunks)) }).toEqual({ key, sha256: sha256Of(world.contents.get(key)!) })
+        expect({ key, sha256: sha256Of(Buffer.concat(chunks)) }).toEqual({
+          key,
+          sha256: sha256Of(world.contents.get(key)!),
+        })
         expect(opened.sha256).toBe(sha256Of(world.contents.get(key)!))
       }
-      expect((await storage.read(BLOB_KEY, { range: { start: 5, end: 9 } })).equals(world.contents.get(BLOB_KEY)!.subarray(5, 10))).toBe(true)
+      expect(
+        (await storage.read(BLOB_KEY, { range: { start: 5, end: 9 } })).equals(
+          world.contents.get(BLOB_KEY)!.subarray(5, 10),
+        ),
+      ).toBe(true)
       expect(await storage.exists(HIDDEN_KEY)).toBe(false)
     } finally {
       storage.destroy()
@@ -265,7 +300,10 @@ it('MemoryStorage objects without a recorded hash still get the content ETag', a
   const server = http.createServer(gateway).listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
   try {
-    const answer = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/bare/${key}`, { method: 'HEAD' })
+    const answer = await fetch(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}/bare/${key}`,
+      { method: 'HEAD' },
+    )
     expect(answer.headers.get('etag')).toBe(`"${sha256Of(Buffer.from('no recorded hash'))}"`)
   } finally {
     server.closeAllConnections()

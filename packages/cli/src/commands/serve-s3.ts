@@ -54,7 +54,12 @@ export const serveS3Command: Command = {
   async run(args, io) {
     let values
     try {
-      values = parseArgs({ args: [...args], options: OPTIONS, strict: true, allowPositionals: false }).values
+      values = parseArgs({
+        args: [...args],
+        options: OPTIONS,
+        strict: true,
+        allowPositionals: false,
+      }).values
     } catch (error) {
       throw new UsageError((error as Error).message)
     }
@@ -68,7 +73,9 @@ export const serveS3Command: Command = {
     const accessKeyId = process.env[CREDENTIAL_ENV.accessKeyId]
     const secretAccessKey = process.env[CREDENTIAL_ENV.secretAccessKey]
     if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
-      throw new UsageError(`set both ${CREDENTIAL_ENV.accessKeyId} and ${CREDENTIAL_ENV.secretAccessKey}, or neither`)
+      throw new UsageError(
+        `set both ${CREDENTIAL_ENV.accessKeyId} and ${CREDENTIAL_ENV.secretAccessKey}, or neither`,
+      )
     const credentials: GatewayCredential[] =
       accessKeyId && secretAccessKey ? [{ accessKeyId, secretAccessKey }] : []
     if (!credentials.length && !values.anonymous)
@@ -97,7 +104,9 @@ export const serveS3Command: Command = {
       })
       const address = server.address() as AddressInfo
       const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address
-      io.stdout.write(`Serving S3 on http://${shown}:${address.port}/ (buckets: ${Object.keys(buckets).join(', ')})\n`)
+      io.stdout.write(
+        `Serving S3 on http://${shown}:${address.port}/ (buckets: ${Object.keys(buckets).join(', ')})\n`,
+      )
       const signal = await new Promise<string>((resolve) => {
         const unsubscribe = io.onInterrupt?.((received) => {
           unsubscribe?.()

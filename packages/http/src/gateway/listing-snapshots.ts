@@ -187,7 +187,10 @@ async function mergeRuns(runs: string[], file: string): Promise<void> {
       // Few runs (a million entries make 20): a linear scan for the smallest head is enough.
       let smallest = -1
       for (let i = 0; i < current.length; i++)
-        if (current[i] && (smallest === -1 || byKey(current[i]!.entry, current[smallest]!.entry) < 0))
+        if (
+          current[i] &&
+          (smallest === -1 || byKey(current[i]!.entry, current[smallest]!.entry) < 0)
+        )
           smallest = i
       if (smallest === -1) break
       const { entry } = current[smallest]!

@@ -18,7 +18,10 @@ const STAT_CONCURRENCY = 16
 const V1_RESUMES = 1000
 
 /** The owner every object and bucket reports: the gateway serves for one owner. */
-export const OWNER = { id: '45bd8f25ba8efac835b317add7acfa68a08685799585dc9f642a64cb7d90127a', name: 'attrstore' }
+export const OWNER = {
+  id: '45bd8f25ba8efac835b317add7acfa68a08685799585dc9f642a64cb7d90127a',
+  name: 'attrstore',
+}
 
 export const ownerElement = (): string =>
   element('Owner', [text('ID', OWNER.id), text('DisplayName', OWNER.name)])
@@ -35,10 +38,18 @@ function readParameters(query: QueryParameters): ListingParameters {
   const maxKeysValue = parameter(query, 'max-keys')
   const maxKeys = maxKeysValue === undefined ? MAX_KEYS : Number(maxKeysValue)
   if (!/^\d+$/.test(maxKeysValue ?? '0') || !Number.isSafeInteger(maxKeys))
-    throw invalidArgument('Provided max-keys not an integer or within integer range', 'max-keys', maxKeysValue)
+    throw invalidArgument(
+      'Provided max-keys not an integer or within integer range',
+      'max-keys',
+      maxKeysValue,
+    )
   const encodingType = parameter(query, 'encoding-type')
   if (encodingType !== undefined && encodingType !== 'url')
-    throw invalidArgument('Invalid Encoding Method specified in Request', 'encoding-type', encodingType)
+    throw invalidArgument(
+      'Invalid Encoding Method specified in Request',
+      'encoding-type',
+      encodingType,
+    )
   const delimiter = parameter(query, 'delimiter')
   return {
     prefix: parameter(query, 'prefix') ?? '',
@@ -93,7 +104,12 @@ export class Listings {
     const last = page.entries.at(-1)?.[0]
     const next =
       page.truncated && last !== undefined
-        ? this.tokens.issue({ listing, after: last, snapshot: page.resume?.snapshot, offset: page.resume?.offset })
+        ? this.tokens.issue({
+            listing,
+            after: last,
+            snapshot: page.resume?.snapshot,
+            offset: page.resume?.offset,
+          })
         : undefined
     const { contents, prefixes } = await this.split(bucket, page.entries)
     const withOwner = parameter(query, 'fetch-owner') === 'true'
@@ -124,7 +140,8 @@ export class Listings {
     const last = page.entries.at(-1)?.[0]
     if (page.truncated && last !== undefined && page.resume) {
       this.v1Resumes.set(`${listing}\n${last}`, page.resume)
-      if (this.v1Resumes.size > V1_RESUMES) this.v1Resumes.delete(this.v1Resumes.keys().next().value!)
+      if (this.v1Resumes.size > V1_RESUMES)
+        this.v1Resumes.delete(this.v1Resumes.keys().next().value!)
     }
     const { contents, prefixes } = await this.split(bucket, page.entries)
     return document('ListBucketResult', [
@@ -132,7 +149,10 @@ export class Listings {
       text('Prefix', p.encode(p.prefix)),
       text('Marker', p.encode(marker)),
       // S3 gives NextMarker with a delimiter only; without one, clients go on from the last key.
-      page.truncated && p.delimiter !== undefined && last !== undefined && text('NextMarker', p.encode(last)),
+      page.truncated &&
+        p.delimiter !== undefined &&
+        last !== undefined &&
+        text('NextMarker', p.encode(last)),
       text('MaxKeys', p.maxKeys),
       p.delimiter !== undefined && text('Delimiter', p.encode(p.delimiter)),
       p.encodingType !== undefined && text('EncodingType', p.encodingType),
@@ -200,7 +220,11 @@ export class Listings {
   }
 }
 
-function contentsElement(content: ListedContent, p: ListingParameters, withOwner: boolean): XmlChild {
+function contentsElement(
+  content: ListedContent,
+  p: ListingParameters,
+  withOwner: boolean,
+): XmlChild {
   return element('Contents', [
     text('Key', p.encode(content.key)),
     text('LastModified', isoDate(content.lastModified)),

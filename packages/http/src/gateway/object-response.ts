@@ -38,7 +38,10 @@ export async function visibleObject(bucket: ServedBucket, key: string): Promise<
     return await bucket.storage.stat(bucket.storageKey(key))
   } catch (error) {
     // A key the storage refuses (`../x`) names nothing: as missing, never as invalid.
-    if (isAttrstoreError(error, 'ATTRSTORE_NOT_FOUND') || isAttrstoreError(error, 'ATTRSTORE_INVALID_KEY'))
+    if (
+      isAttrstoreError(error, 'ATTRSTORE_NOT_FOUND') ||
+      isAttrstoreError(error, 'ATTRSTORE_INVALID_KEY')
+    )
       throw noSuchKey(key)
     throw error
   }
@@ -54,7 +57,11 @@ export async function respondWithObject(object: ObjectRequest): Promise<void> {
   const { request, response, bucket, key, query } = object
   const overrides = Object.keys(OVERRIDES).filter((name) => parameter(query, name) !== undefined)
   if (overrides.length && !object.signed)
-    throw new S3Error(400, 'InvalidRequest', 'Request specific response headers cannot be used for anonymous GET requests.')
+    throw new S3Error(
+      400,
+      'InvalidRequest',
+      'Request specific response headers cannot be used for anonymous GET requests.',
+    )
   const stat = await visibleObject(bucket, key)
   const sha256 = await object.hashes.of(bucket.storage, stat)
   const etag = entityTagOf(sha256)
@@ -73,7 +80,11 @@ export async function respondWithObject(object: ObjectRequest): Promise<void> {
     return
   }
   if (outcome === 'precondition-failed')
-    throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold')
+    throw new S3Error(
+      412,
+      'PreconditionFailed',
+      'At least one of the pre-conditions you specified did not hold',
+    )
 
   const ifRange = request.headers['if-range']
   const range = rangeStillValid(typeof ifRange === 'string' ? ifRange : undefined, validators)

@@ -14,7 +14,8 @@ export interface RequestTarget {
   query: QueryParameters
 }
 
-const invalidUri = (): S3Error => new S3Error(400, 'InvalidURI', "Couldn't parse the specified URI.")
+const invalidUri = (): S3Error =>
+  new S3Error(400, 'InvalidURI', "Couldn't parse the specified URI.")
 
 function decode(component: string): string {
   try {

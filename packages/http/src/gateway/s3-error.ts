@@ -22,11 +22,11 @@ export function errorDocument(error: S3Error, resource: string, requestId: strin
   return document(
     'Error',
     [
-    text('Code', error.code),
-    text('Message', error.message),
-    ...Object.entries(error.details).map(([name, value]) => text(name, value)),
-    text('Resource', resource),
-    text('RequestId', requestId),
+      text('Code', error.code),
+      text('Message', error.message),
+      ...Object.entries(error.details).map(([name, value]) => text(name, value)),
+      text('Resource', resource),
+      text('RequestId', requestId),
     ],
     false,
   )

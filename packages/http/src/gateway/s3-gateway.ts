@@ -41,11 +41,41 @@ export interface S3Gateway extends RequestListener {
 const BUCKET_SUBRESOURCES = new Set(['location', 'acl', 'list-type', 'versioning'])
 /** Query parameters that address a subresource or operation, not options of GET itself. */
 const SUBRESOURCES = new Set([
-  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering',
-  'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metrics', 'notification', 'object-lock',
-  'ownershipControls', 'partNumber', 'policy', 'policyStatus', 'publicAccessBlock', 'replication',
-  'requestPayment', 'restore', 'retention', 'select', 'tagging', 'torrent', 'uploadId', 'uploads',
-  'versionId', 'versioning', 'versions', 'website', 'list-type',
+  'accelerate',
+  'acl',
+  'analytics',
+  'attributes',
+  'cors',
+  'delete',
+  'encryption',
+  'intelligent-tiering',
+  'inventory',
+  'legal-hold',
+  'lifecycle',
+  'location',
+  'logging',
+  'metrics',
+  'notification',
+  'object-lock',
+  'ownershipControls',
+  'partNumber',
+  'policy',
+  'policyStatus',
+  'publicAccessBlock',
+  'replication',
+  'requestPayment',
+  'restore',
+  'retention',
+  'select',
+  'tagging',
+  'torrent',
+  'uploadId',
+  'uploads',
+  'versionId',
+  'versioning',
+  'versions',
+  'website',
+  'list-type',
 ])
 
 const requestId = (): string => randomBytes(8).toString('hex').toUpperCase()
@@ -66,7 +96,9 @@ const requestId = (): string => randomBytes(8).toString('hex').toUpperCase()
 export function createS3Gateway(options: S3GatewayOptions): S3Gateway {
   const credentials = options.credentials ?? []
   if (!options.anonymous && credentials.length === 0)
-    throw new ConfigurationError('S3 gateway: give credentials, or anonymous: true to serve unsigned requests')
+    throw new ConfigurationError(
+      'S3 gateway: give credentials, or anonymous: true to serve unsigned requests',
+    )
   const region = options.region ?? 'us-east-1'
   const buckets = new ServedBuckets(options.buckets, options.hidden)
   const verifier = new SignatureVerifier(credentials, region)
@@ -96,7 +128,11 @@ export function createS3Gateway(options: S3GatewayOptions): S3Gateway {
     response.end(body)
   }
 
-  async function serve(request: IncomingMessage, response: ServerResponse, target: RequestTarget): Promise<void> {
+  async function serve(
+    request: IncomingMessage,
+    response: ServerResponse,
+    target: RequestTarget,
+  ): Promise<void> {
     const method = request.method ?? 'GET'
     if (method === 'OPTIONS') {
       if (!cors.preflight(request, response))
@@ -116,7 +152,10 @@ export function createS3Gateway(options: S3GatewayOptions): S3Gateway {
           element(
             'Buckets',
             listed.map((bucket) =>
-              element('Bucket', [text('Name', bucket.name), text('CreationDate', isoDate(created))]),
+              element('Bucket', [
+                text('Name', bucket.name),
+                text('CreationDate', isoDate(created)),
+              ]),
             ),
           ),
         ]),
@@ -140,7 +179,8 @@ export function createS3Gateway(options: S3GatewayOptions): S3Gateway {
         )
       if (subresource === 'acl') return sendXml(response, 200, aclDocument())
       // Never versioned: S3's answer for a bucket whose versioning was never enabled.
-      if (subresource === 'versioning') return sendXml(response, 200, document('VersioningConfiguration', []))
+      if (subresource === 'versioning')
+        return sendXml(response, 200, document('VersioningConfiguration', []))
       const body =
         subresource === 'list-type'
           ? target.query['list-type']![0] === '2'
@@ -153,8 +193,17 @@ export function createS3Gateway(options: S3GatewayOptions): S3Gateway {
       await visibleObject(bucket, target.key)
       return sendXml(response, 200, aclDocument())
     }
-    if (subresource !== undefined && subresource !== 'versionId') throw notImplemented(`The object subresource ?${subresource}`)
-    await respondWithObject({ request, response, bucket, key: target.key, query: target.query, signed: caller.signed, hashes })
+    if (subresource !== undefined && subresource !== 'versionId')
+      throw notImplemented(`The object subresource ?${subresource}`)
+    await respondWithObject({
+      request,
+      response,
+      bucket,
+      key: target.key,
+      query: target.query,
+      signed: caller.signed,
+      hashes,
+    })
   }
 
   const listener = (request: IncomingMessage, response: ServerResponse): void => {
@@ -175,7 +224,11 @@ export function createS3Gateway(options: S3GatewayOptions): S3Gateway {
         const s3Error =
           error instanceof S3Error
             ? error
-            : new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.')
+            : new S3Error(
+                500,
+                'InternalError',
+                'We encountered an internal error. Please try again.',
+              )
         if (!(error instanceof S3Error)) console.error('S3 gateway:', error)
         for (const name of ['ETag', 'Last-Modified', 'x-amz-meta-sha256', 'Accept-Ranges'])
           response.removeHeader(name)

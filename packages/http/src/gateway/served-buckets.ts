@@ -50,7 +50,10 @@ export class ServedBucket {
 export class ServedBuckets {
   private readonly served = new Map<string, ServedBucket>()
 
-  constructor(buckets: Record<string, AttributeStorage | GatewayBucket>, hidden: readonly string[] = []) {
+  constructor(
+    buckets: Record<string, AttributeStorage | GatewayBucket>,
+    hidden: readonly string[] = [],
+  ) {
     const hiddenBuckets = new Set(hidden.filter((entry) => !entry.includes('/')))
     for (const [name, source] of Object.entries(buckets)) {
       if (!BUCKET_NAME.test(name))

@@ -65,10 +65,15 @@ interface Claimed {
 function readScope(credential: string): Omit<Claimed, 'signedHeaders' | 'signature'> {
   // The access key id may itself hold '/': the scope is the last four parts.
   const parts = credential.split('/')
-  if (parts.length < 5) throw malformed('The credential is malformed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".')
+  if (parts.length < 5)
+    throw malformed(
+      'The credential is malformed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".',
+    )
   const [date, region, service, terminator] = parts.slice(-4) as [string, string, string, string]
   if (service !== 's3' || terminator !== 'aws4_request' || !/^\d{8}$/.test(date))
-    throw malformed('The credential scope is malformed; expecting "YYYYMMDD/REGION/s3/aws4_request".')
+    throw malformed(
+      'The credential scope is malformed; expecting "YYYYMMDD/REGION/s3/aws4_request".',
+    )
   return { accessKeyId: parts.slice(0, -4).join('/'), date, region }
 }
 
@@ -83,7 +88,9 @@ function readAuthorizationHeader(header: string): Claimed {
   const signedHeaders = fields.get('SignedHeaders')
   const signature = fields.get('Signature')
   if (!credential || !signedHeaders || !signature)
-    throw malformed('The authorization header is malformed; it needs Credential, SignedHeaders and Signature.')
+    throw malformed(
+      'The authorization header is malformed; it needs Credential, SignedHeaders and Signature.',
+    )
   return { ...readScope(credential), signedHeaders: signedHeaders.split(';'), signature }
 }
 
@@ -122,7 +129,11 @@ export class SignatureVerifier {
   }
 
   /** The caller of a signed request; throws the S3 error a bad signature gets. */
-  async verify(method: string, headers: IncomingHttpHeaders, target: RequestTarget): Promise<Caller> {
+  async verify(
+    method: string,
+    headers: IncomingHttpHeaders,
+    target: RequestTarget,
+  ): Promise<Caller> {
     if (headers.authorization !== undefined) return this.verifyHeader(method, headers, target)
     if (parameter(target.query, 'X-Amz-Signature') !== undefined)
       return this.verifyPresigned(method, headers, target)
@@ -192,7 +203,12 @@ export class SignatureVerifier {
     const claimed = readAuthorizationHeader(headerValue(headers, 'authorization')!)
     const secret = this.secretOf(claimed)
     const date = amzDate(headerValue(headers, 'x-amz-date'))
-    if (!date) throw new S3Error(403, 'AccessDenied', 'AWS authentication requires a valid x-amz-date header')
+    if (!date)
+      throw new S3Error(
+        403,
+        'AccessDenied',
+        'AWS authentication requires a valid x-amz-date header',
+      )
     if (Math.abs(this.now() - date.getTime()) > MAX_SKEW_MS)
       throw new S3Error(
         403,
@@ -200,7 +216,11 @@ export class SignatureVerifier {
         'The difference between the request time and the current time is too large.',
       )
     if (headerValue(headers, 'x-amz-content-sha256') === undefined)
-      throw new S3Error(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256')
+      throw new S3Error(
+        400,
+        'InvalidRequest',
+        'Missing required header for this request: x-amz-content-sha256',
+      )
     const request = this.signable(method, headers, target, claimed, '')
     const signed = await this.signer(claimed, secret).sign(request, {
       signingDate: date,
@@ -210,7 +230,10 @@ export class SignatureVerifier {
     })
     const expected = /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization))?.[1]
     const expectedHeaders = /SignedHeaders=([^,]+)/.exec(String(signed.headers.authorization))?.[1]
-    if (expectedHeaders !== claimed.signedHeaders.join(';') || !sameSignature(expected, claimed.signature))
+    if (
+      expectedHeaders !== claimed.signedHeaders.join(';') ||
+      !sameSignature(expected, claimed.signature)
+    )
       throw mismatch()
     return { signed: true, accessKeyId: claimed.accessKeyId }
   }
@@ -238,7 +261,12 @@ export class SignatureVerifier {
     }
     const date = amzDate(query('X-Amz-Date'))
     const expiresIn = Number(query('X-Amz-Expires'))
-    if (!date || !Number.isSafeInteger(expiresIn) || expiresIn < 0 || expiresIn > MAX_PRESIGNED_SECONDS)
+    if (
+      !date ||
+      !Number.isSafeInteger(expiresIn) ||
+      expiresIn < 0 ||
+      expiresIn > MAX_PRESIGNED_SECONDS
+    )
       throw new S3Error(
         400,
         'AuthorizationQueryParametersError',
