@@ -360,7 +360,10 @@ export async function rclone(endpoint: string): Promise<GatewayClient> {
       // `rclone cat` of a missing object prints nothing and succeeds: copy it instead.
       const file = path.join(directory, `out-${++files}`)
       await rc(['copyto', `gw:${bucket}/${key}`, file])
-      return readFile(file)
+      // A missing source is no error to rclone either: nothing is copied.
+      return readFile(file).catch(() => {
+        throw new Error(`rclone copied nothing: ${key} does not exist`)
+      })
     },
     range: (bucket, key, start, end) =>
       rc([
