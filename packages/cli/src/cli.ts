@@ -3,6 +3,7 @@ import { EXIT, UsageError, type CliIo, type Command } from './command.js'
 import { gcCommand } from './commands/gc.js'
 import { helpCommand, usage, versionCommand } from './commands/help.js'
 import { migrateCommand } from './commands/migrate.js'
+import { serveS3Command } from './commands/serve-s3.js'
 import { statCommand } from './commands/stat.js'
 import { verifyCommand } from './commands/verify.js'
 import { InvalidOptionError } from './invalid-option.js'
@@ -10,7 +11,7 @@ import { InvalidOptionError } from './invalid-option.js'
 export { EXIT } from './command.js'
 export type { CliIo } from './command.js'
 
-const WORK = [migrateCommand, gcCommand, verifyCommand, statCommand]
+const WORK = [migrateCommand, gcCommand, verifyCommand, statCommand, serveS3Command]
 const COMMANDS: readonly Command[] = [...WORK, helpCommand(WORK), versionCommand]
 const USAGE = usage(WORK)
 
