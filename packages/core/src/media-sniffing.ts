@@ -1,11 +1,12 @@
-import { fileTypeFromBuffer, reasonableDetectionSizeInBytes, supportedMimeTypes } from 'file-type'
+import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type'
 import { charset, extensions } from 'mime-types'
 
 /**
  * How many leading bytes {@link sniffMediaType} looks at: what `file-type` needs to tell
- * the formats it knows. A stream is never read further to sniff it.
+ * the formats it knows (its `reasonableDetectionSizeInBytes`, which its typings do not
+ * declare). A stream is never read further to sniff it.
  */
-export const SNIFF_LENGTH: number = reasonableDetectionSizeInBytes
+export const SNIFF_LENGTH = 4100
 
 /** What the first bytes of a content tell about its media type. */
 export interface SniffedType {

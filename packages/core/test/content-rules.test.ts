@@ -93,6 +93,13 @@ describe('sniffMediaType', () => {
     expect(await sniffMediaType(bytes)).toMatchObject({ type, evidence })
   })
 
+  it("looks at file-type's detection size", async () => {
+    const fileType = (await import('file-type')) as unknown as {
+      reasonableDetectionSizeInBytes: number
+    }
+    expect(SNIFF_LENGTH).toBe(fileType.reasonableDetectionSizeInBytes)
+  })
+
   it('nothing: empty', async () => {
     expect(await sniffMediaType(new Uint8Array())).toEqual({ type: undefined, evidence: 'empty' })
   })
