@@ -48,13 +48,7 @@ export {
   hasContentRules,
 } from './content-rules.js'
 export type { CheckedContent, ContentRules, ContentSubject } from './content-rules.js'
-export {
-  isConsistentMediaType,
-  isTextualType,
-  mediaTypeEssence,
-  sniffMediaType,
-  SNIFF_LENGTH,
-} from './media-sniffing.js'
+export { isConsistentMediaType, sniffMediaType, SNIFF_LENGTH } from './media-sniffing.js'
 export type { SniffedType } from './media-sniffing.js'
 export type { KeyContext, KeyGenerator } from './keys.js'
 export { MemoryStorage } from './memory-storage.js'
