@@ -110,6 +110,10 @@ const RUNS: Record<string, { files?: string[]; s3Bucket?: string; prints: RegExp
     prints: /^wrote 29 bytes \(SHA-256 [0-9a-f]{64}\) under \S+; read back 29$/m,
   },
   'fs-storage.ts': { files: ['scan.pdf'], prints: /\/files\/[0-9a-f]{2}\/[0-9a-f]{2}\/\S+\.pdf$/m },
+  'typeorm-content-rules.ts': {
+    files: ['scan.pdf'],
+    prints: /^Scan\.data: accept \(image\/png\)\n1 scan saved$/m,
+  },
   'key-generators.ts': { prints: /^File\/data\/[0-9a-f-]{36}\n\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}$/m },
   'http-node.ts': { files: ['scan.pdf'], prints: /^206 bytes 0-7\/29 %PDF-1\.7$/m },
   'http-express.ts': { prints: /^200 "[0-9a-f]{64}" hello$/m },

@@ -1,6 +1,7 @@
 /**
  * `@attrstore/core`: what applications use: the `AttributeStorage` contract and its
- * types, bodies, key generator types, typed errors and `MemoryStorage`. Driver authors
+ * types, bodies, key generator types, typed errors, content rules (size, accepted and
+ * sniffed media types) and `MemoryStorage`. Driver authors
  * find `BaseStorage` and its helpers in `@attrstore/core/driver`.
  *
  * @packageDocumentation
@@ -35,9 +36,20 @@ export {
   ObjectNotFoundError,
   RangeNotSatisfiableError,
   StorageUnavailableError,
+  ValidationError,
   isAttrstoreError,
 } from './errors.js'
-export type { AttrstoreErrorCode } from './errors.js'
+export type { AttrstoreErrorCode, ValidationRule } from './errors.js'
+export {
+  acceptsMediaType,
+  assertContentRules,
+  checkContent,
+  checkStoredObject,
+  hasContentRules,
+} from './content-rules.js'
+export type { CheckedContent, ContentRules, ContentSubject } from './content-rules.js'
+export { isConsistentMediaType, sniffMediaType, SNIFF_LENGTH } from './media-sniffing.js'
+export type { SniffedType } from './media-sniffing.js'
 export type { KeyContext, KeyGenerator } from './keys.js'
 export { MemoryStorage } from './memory-storage.js'
 export { inferredMediaTypeOf, isActiveContent, mediaTypeOf } from './media-type.js'
