@@ -15,6 +15,7 @@ export type AttrstoreErrorCode =
   | 'ATTRSTORE_RANGE'
   | 'ATTRSTORE_INVALID_BODY'
   | 'ATTRSTORE_CONFIGURATION'
+  | 'ATTRSTORE_UPLOAD_CLAIM'
 
 /** Base class of every error attrstore throws on purpose. */
 export class AttrstoreError extends Error {
@@ -117,6 +118,48 @@ export class InvalidBodyError extends AttrstoreError {
 export class ConfigurationError extends AttrstoreError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ATTRSTORE_CONFIGURATION', message, options)
+  }
+}
+
+/**
+ * Why a claimed direct upload was refused:
+ * - `malformed`: not an upload token; `tampered`: its signature does not match (forged,
+ *   edited, or signed with a secret no longer configured); `expired`: past its expiry;
+ * - `other-target`: made for another entity, attribute or storage;
+ * - `claimed`: a row already references the object; `claim-in-progress`: another claim of
+ *   it has not ended yet (in another transaction, or earlier in this one);
+ * - `missing`: nothing was uploaded (or it is gone); `too-large`: over the size limit;
+ *   `media-type`: its content is not of an accepted media type.
+ */
+export type UploadClaimRefusal =
+  | 'malformed'
+  | 'tampered'
+  | 'expired'
+  | 'other-target'
+  | 'claimed'
+  | 'claim-in-progress'
+  | 'missing'
+  | 'too-large'
+  | 'media-type'
+
+/**
+ * A direct upload could not be claimed: nothing was referenced, and the uploaded object (if
+ * any) is left to the garbage collector.
+ */
+export class UploadClaimError extends AttrstoreError {
+  readonly reason: UploadClaimRefusal
+  /** The key the token names, once it was read from a genuine token. */
+  readonly key: string | undefined
+
+  constructor(
+    reason: UploadClaimRefusal,
+    message: string,
+    key?: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ATTRSTORE_UPLOAD_CLAIM', `Upload claim refused (${reason}): ${message}`, options)
+    this.reason = reason
+    this.key = key
   }
 }
 

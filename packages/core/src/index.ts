@@ -35,9 +35,10 @@ export {
   ObjectNotFoundError,
   RangeNotSatisfiableError,
   StorageUnavailableError,
+  UploadClaimError,
   isAttrstoreError,
 } from './errors.js'
-export type { AttrstoreErrorCode } from './errors.js'
+export type { AttrstoreErrorCode, UploadClaimRefusal } from './errors.js'
 export type { KeyContext, KeyGenerator } from './keys.js'
 export { MemoryStorage } from './memory-storage.js'
 export { isActiveContent, mediaTypeOf } from './media-type.js'
