@@ -14,6 +14,7 @@ import {
   type AttachedState,
 } from './attached-state.js'
 import { StoredContent } from './content.js'
+import { writeChecked } from './content-validation.js'
 import type { AttachmentOptions } from './options.js'
 import type { AttacherHost } from './ports.js'
 import type { Upload, UnitOfWork } from './unit-of-work.js'
@@ -180,7 +181,7 @@ export class Attacher<Connection> {
         : value instanceof StoredContent
           ? await value.stream()
           : (value as Body)
-      const result = await storage.write(body, {
+      const result = await writeChecked(attribute, storage, body, {
         context: {
           entityName: attribute.entityName,
           attributeName: path,

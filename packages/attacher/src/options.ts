@@ -1,8 +1,15 @@
+import type { ContentRules } from '@attrstore/core'
+
 /** How a stored attribute is filled when its entity is loaded. */
 export type LoadMode = 'eager' | 'lazy' | 'none'
 
-/** What every ORM adapter's stored-attribute options have in common. */
-export interface AttachmentOptions<Entity extends object> {
+/**
+ * What every ORM adapter's stored-attribute options have in common. The content rules
+ * (`maxSize`, `accept`, `sniff`: see `ContentRules`) are checked on every write, on the
+ * real bytes; an adapter checks their shape with `assertContentRules` when the attribute
+ * is declared.
+ */
+export interface AttachmentOptions<Entity extends object> extends ContentRules {
   /**
    * - `eager` (default): a `Buffer` after every load, as the original does;
    * - `lazy`: a `StoredContent` handle; nothing is downloaded until asked;

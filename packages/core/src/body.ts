@@ -46,6 +46,13 @@ export function isExistingObject(value: unknown): value is ExistingObject {
   return typeof value === 'object' && value !== null && EXISTING_OBJECT in value
 }
 
+/**
+ * How a Node stream wraps an iterable body: it asks the iterable for the next chunk only
+ * when its reader wants one (no read-ahead buffer), so a write stopped early (a size
+ * limit, an abort) has pulled no more than one chunk past what it read.
+ */
+const PULLED_ON_DEMAND = { objectMode: false, highWaterMark: 0 } as const
+
 /** One-shot bodies (streams, generators) already given to a write: they cannot be read twice. */
 const consumed = new WeakSet<object>()
 
@@ -145,7 +152,7 @@ export function normalizeBody(body: unknown): NormalizedBody {
   if (body instanceof Readable) {
     refuseIfConsumed(body, body.readableEnded || body.destroyed)
     if (body.readableObjectMode) {
-      return { stream: Readable.from(asByteChunks(body), { objectMode: false }) }
+      return { stream: Readable.from(asByteChunks(body), PULLED_ON_DEMAND) }
     }
     return { stream: body }
   }
@@ -156,7 +163,7 @@ export function normalizeBody(body: unknown): NormalizedBody {
   if (body instanceof Blob) return { stream: fromWebStream(body.stream()), size: body.size }
   if (isAsyncIterable(body)) {
     refuseIfConsumed(body, false)
-    return { stream: Readable.from(asByteChunks(body), { objectMode: false }) }
+    return { stream: Readable.from(asByteChunks(body), PULLED_ON_DEMAND) }
   }
   throw new InvalidBodyError(
     `Cannot store a ${describe(body)}: a body must be a Buffer, Uint8Array, string, Readable, ` +

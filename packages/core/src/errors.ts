@@ -15,6 +15,7 @@ export type AttrstoreErrorCode =
   | 'ATTRSTORE_RANGE'
   | 'ATTRSTORE_INVALID_BODY'
   | 'ATTRSTORE_CONFIGURATION'
+  | 'ATTRSTORE_VALIDATION'
   | 'ATTRSTORE_UPLOAD_CLAIM'
 
 /** Base class of every error attrstore throws on purpose. */
@@ -118,6 +119,56 @@ export class InvalidBodyError extends AttrstoreError {
 export class ConfigurationError extends AttrstoreError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ATTRSTORE_CONFIGURATION', message, options)
+  }
+}
+
+/**
+ * The rule of an attribute's content that a body broke (see `ContentRules`):
+ * - `maxSize`: more bytes than the limit;
+ * - `accept`: a media type the attribute does not accept;
+ * - `empty`: no bytes at all, for an attribute that accepts only some media types;
+ * - `mismatch`: bytes of another type than the declared `contentType`.
+ */
+export type ValidationRule = 'maxSize' | 'accept' | 'empty' | 'mismatch'
+
+/**
+ * A body broke a rule of its attribute's content (`maxSize`, `accept`, sniffed type). It
+ * was refused before its row was written: nothing of it is kept in the storage.
+ */
+export class ValidationError extends AttrstoreError {
+  /** The entity the content was for, e.g. `File`. */
+  readonly entity: string
+  /** The attribute, e.g. `data` or `attachment.content`. */
+  readonly attribute: string
+  readonly rule: ValidationRule
+  /**
+   * What the rule allows: the byte limit (`maxSize`), the accepted media types (`accept`,
+   * `empty`), the declared media type (`mismatch`).
+   */
+  readonly expected: number | string | readonly string[]
+  /**
+   * What the body had: its size, or for a stream the bytes read when it was stopped (a
+   * lower bound: the rest was never read) (`maxSize`); the media type it was taken for
+   * (`accept`, `mismatch`), `undefined` when none could be told; 0 (`empty`).
+   */
+  readonly actual: number | string | undefined
+
+  constructor(
+    details: {
+      entity: string
+      attribute: string
+      rule: ValidationRule
+      expected: number | string | readonly string[]
+      actual: number | string | undefined
+    },
+    message: string,
+  ) {
+    super('ATTRSTORE_VALIDATION', `${details.entity}.${details.attribute}: ${message}`)
+    this.entity = details.entity
+    this.attribute = details.attribute
+    this.rule = details.rule
+    this.expected = details.expected
+    this.actual = details.actual
   }
 }
 

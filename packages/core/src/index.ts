@@ -1,6 +1,7 @@
 /**
  * `@attrstore/core`: what applications use: the `AttributeStorage` contract and its
- * types, bodies, key generator types, typed errors and `MemoryStorage`. Driver authors
+ * types, bodies, key generator types, typed errors, content rules (size, accepted and
+ * sniffed media types) and `MemoryStorage`. Driver authors
  * find `BaseStorage` and its helpers in `@attrstore/core/driver`.
  *
  * @packageDocumentation
@@ -36,9 +37,26 @@ export {
   RangeNotSatisfiableError,
   StorageUnavailableError,
   UploadClaimError,
+  ValidationError,
   isAttrstoreError,
 } from './errors.js'
-export type { AttrstoreErrorCode, UploadClaimRefusal } from './errors.js'
+export type { AttrstoreErrorCode, UploadClaimRefusal, ValidationRule } from './errors.js'
+export {
+  acceptsMediaType,
+  assertContentRules,
+  checkContent,
+  checkStoredObject,
+  hasContentRules,
+} from './content-rules.js'
+export type { CheckedContent, ContentRules, ContentSubject } from './content-rules.js'
+export {
+  isConsistentMediaType,
+  isTextualType,
+  mediaTypeEssence,
+  sniffMediaType,
+  SNIFF_LENGTH,
+} from './media-sniffing.js'
+export type { SniffedType } from './media-sniffing.js'
 export type { KeyContext, KeyGenerator } from './keys.js'
 export { MemoryStorage } from './memory-storage.js'
 export { isActiveContent, mediaTypeOf } from './media-type.js'

@@ -1,12 +1,17 @@
 import { Column, type ObjectLiteral } from 'typeorm'
 import type { AttachmentOptions, ClaimedUpload } from '@attrstore/attacher'
-import type { Body } from '@attrstore/core'
+import { assertContentRules, type Body } from '@attrstore/core'
 import { declareKeyColumnIndex } from './key-column-index.js'
 import { processWide } from './process-wide.js'
 
 export type { LoadMode } from '@attrstore/attacher'
 
-/** The options of `@StoredAttribute()`: `load`, `contentType`, `fileName`, `loadConcurrency`, and the column's. */
+/**
+ * The options of `@StoredAttribute()`: `load`, `contentType`, `fileName`, `loadConcurrency`,
+ * the content rules `maxSize`, `accept` and `sniff` (checked on the real bytes of every
+ * save: a body that breaks one fails the save with a `ValidationError` before the row is
+ * written, and nothing of it is stored), and the column's.
+ */
 export interface StoredAttributeOptions<
   Entity extends object = ObjectLiteral,
 > extends AttachmentOptions<Entity> {
@@ -53,8 +58,11 @@ const registry = processWide(
  *   @PrimaryGeneratedColumn() id!: number
  *   @Column() mimeType!: string
  *   @StoredAttribute({ contentType: (file: File) => file.mimeType }) data!: Buffer | null
+ *   @StoredAttribute({ maxSize: 5_000_000, accept: ['image/*', 'application/pdf'] }) scan!: Buffer | null
  * }
  * ```
+ *
+ * Throws a `ConfigurationError` for content rules that are not well-formed.
  */
 export function StoredAttribute<Entity extends object = ObjectLiteral>(
   options: StoredAttributeOptions<Entity> = {},
@@ -62,6 +70,7 @@ export function StoredAttribute<Entity extends object = ObjectLiteral>(
   return (target, propertyKey) => {
     if (typeof propertyKey !== 'string')
       throw new TypeError('@StoredAttribute() needs a string property name')
+    assertContentRules(options, `${target.constructor.name}.${propertyKey}`)
     Column({
       type: 'varchar',
       length: options.length ?? 1024,
