@@ -155,7 +155,15 @@ export class Attacher<Connection> {
     if (isClaimedUpload(value)) {
       const claimed = await claimUploadedObject({
         claimed: value,
-        target: { entityName: attribute.entityName, propertyPath: path, rules: attribute.options },
+        target: {
+          entityName: attribute.entityName,
+          propertyPath: path,
+          rules: {
+            maxSize: attribute.options.maxSize,
+            accept: attribute.options.accept,
+            sniff: attribute.options.sniff,
+          },
+        },
         storage,
         host: this.host,
         unit,
