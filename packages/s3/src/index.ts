@@ -7,4 +7,5 @@
 export { S3Storage } from './s3-storage.js'
 export type { S3ObjectLocation } from './s3-storage.js'
 export type { S3Capabilities } from './capabilities.js'
+export type { DirectUploadMethod, S3DirectUploadOptions } from './direct-upload.js'
 export type { S3StorageOptions, S3UrlOptions, UploadInfo, UploadParameters } from './options.js'

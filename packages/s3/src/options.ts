@@ -131,6 +131,13 @@ export interface S3StorageOptions extends BaseStorageOptions {
    * `'always'`: after every upload.
    */
   checkStoredSize?: 'streams' | 'always' | undefined
+  /**
+   * How `createDirectUpload` lets clients upload. `'post'` (default): a browser form
+   * (POST Object) whose signed policy the server enforces: size range, exact key, media
+   * type. `'put'`: a presigned PutObject, for servers without POST Object (Cloudflare
+   * R2); it signs the exact `Content-Length`, so each upload is asked with its `size`.
+   */
+  directUploads?: 'post' | 'put' | undefined
   /** Apply AWS's bucket naming rules (default true); false for legacy or gateway buckets. */
   strictBucketName?: boolean | undefined
   /** Environment to read instead of `process.env` (for tests). */

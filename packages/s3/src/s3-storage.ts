@@ -3,9 +3,12 @@ import {
   InvalidKeyError,
   type Body,
   type ByteRange,
+  type DirectUpload,
   type ListedObject,
   type ObjectStat,
   type OpenedObject,
+  type SignedUrl,
+  type SignedUrlOptions,
   type StaleWritesOptions,
   type StaleWritesReport,
   type WriteOptions,
@@ -17,10 +20,12 @@ import { Capabilities, type S3Capabilities } from './capabilities.js'
 import { resolveS3Config, type ResolvedS3Config } from './config.js'
 import type { S3StorageOptions, S3UrlOptions } from './options.js'
 import { Deletes } from './deleting.js'
+import { prepareDirectUpload, type S3DirectUploadOptions } from './direct-upload.js'
 import { Listings } from './listing.js'
 import { parseReference } from './reference.js'
 import { Reads } from './reading.js'
 import { RESERVED_PREFIX, S3Session } from './session.js'
+import { signObjectUrl } from './signed-url.js'
 import { formatS3Location, parseS3Url } from './url.js'
 import { Writes } from './writing.js'
 
@@ -262,5 +267,32 @@ export class S3Storage extends BaseStorage {
    */
   cleanStaleWrites(options: StaleWritesOptions): Promise<StaleWritesReport> {
     return this.listings.cleanStaleUploads(options)
+  }
+
+  /**
+   * A presigned GET of the object `reference` addresses (its pinned version on a
+   * versioned bucket), with `response-content-disposition` and `response-content-type`
+   * when asked: see `signed-url.ts`. Signed locally, no request sent. `expiresIn`: 1 s to
+   * 7 days.
+   */
+  signedUrl(reference: string, options: SignedUrlOptions): Promise<SignedUrl> {
+    return signObjectUrl(this.session, reference, options)
+  }
+
+  /**
+   * A direct upload of a new object under a new key from the key generator: a presigned
+   * POST form whose policy the server enforces (size 0..`maxSize`, the exact key, the
+   * media type), or with `directUploads: 'put'` a presigned PUT of `size` bytes. See
+   * `direct-upload.ts` for what write-once rests on, and the README for which servers
+   * enforce what.
+   */
+  createDirectUpload(options: S3DirectUploadOptions): Promise<DirectUpload> {
+    return prepareDirectUpload(this.session, options, {
+      newKey: (context) => this.newKey(context),
+      random:
+        this.session.options.keyGenerator === undefined &&
+        this.newKey === BaseStorage.prototype.newKey,
+      assertAbsent: (objectKey, key) => this.writes.assertAbsent(objectKey, key),
+    })
   }
 }

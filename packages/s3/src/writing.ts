@@ -168,8 +168,8 @@ export class Writes {
     }
   }
 
-  /** The emulated half of write-once: a HEAD that must answer 404. */
-  private async assertAbsent(objectKey: string, key: string, signal?: AbortSignal): Promise<void> {
+  /** The emulated half of write-once: a HEAD that must answer 404 (also checks a direct upload's key). */
+  async assertAbsent(objectKey: string, key: string, signal?: AbortSignal): Promise<void> {
     const { session } = this
     try {
       await session.client.send(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { S3Client } from '@aws-sdk/client-s3'
 import {
+  type ConformanceOptions,
   describeStorageConformance,
   digestOf,
   generateBody,
@@ -25,13 +26,18 @@ export function connection(
 
 /**
  * The conformance suite against one engine, each storage under its own fresh prefix; the
- * server is stopped at the end unless `stop: false`.
+ * server is stopped at the end unless `stop: false`. `unenforced`: what the server was
+ * seen not to enforce of signed URLs and direct uploads (presigned.servers.test.ts
+ * asserts it).
  */
 export function describeS3Conformance(
   label: string,
   started: { s3?: TestS3 | undefined; skip?: string | undefined },
   extra: Partial<S3StorageOptions> = {},
-  { stop = true }: { stop?: boolean } = {},
+  {
+    stop = true,
+    unenforced,
+  }: { stop?: boolean; unenforced?: ConformanceOptions['unenforced'] } = {},
 ): void {
   const { s3, skip } = started
   if (!s3) {
@@ -79,6 +85,7 @@ export function describeS3Conformance(
     // collects them. A buffered body would show 256 MiB or more. bench/s3-stream.ts
     // checks 1 GiB against the 256 MiB RSS ceiling.
     largeBody: { bytes: 256 * MiB, maxMemoryGrowth: 160 * MiB },
+    ...(unenforced ? { unenforced } : {}),
   })
 }
 

@@ -20,6 +20,7 @@ describeStorageConformance('S3Storage on a versioned bucket (in-memory fake)', {
       ...(keyGenerator ? { keyGenerator } : {}),
     }),
   largeBody: { skip: 'the versioned fake keeps bodies in memory' },
+  unenforced: { http: 'the versioned fake is a client only: nothing serves its URLs' },
 })
 
 describe('versioned references', () => {

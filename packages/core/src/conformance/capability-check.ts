@@ -1,6 +1,6 @@
 import { it } from 'vitest'
 import type { AttributeStorage } from '../contract.js'
-import type { SuiteContext } from './context.js'
+import type { ServerGuarantee, SuiteContext } from './context.js'
 
 /** The optional capabilities of the contract. */
 export type Capability = 'cleanStaleWrites' | 'dispose' | 'signedUrl' | 'createDirectUpload'
@@ -11,14 +11,17 @@ export type StorageWith<C extends Capability> = AttributeStorage &
 
 /**
  * Registers a check of an optional capability: it runs on a fresh storage that has the
- * capability, and is reported as skipped, with the reason, on one that has not.
+ * capability, and is reported as skipped, with the reason, on one that has not, or
+ * whose server does not give one of the guarantees in `needs`
+ * (`ConformanceOptions.unenforced`).
  */
 export function capabilityCheck<C extends Capability>(
-  { name, make, scoped }: SuiteContext,
+  { name, make, scoped, options }: SuiteContext,
   capability: C,
   title: string,
   check: (storage: StorageWith<C>) => Promise<void>,
   timeout?: number,
+  needs: readonly ServerGuarantee[] = [],
 ): void {
   it(
     `${capability}: ${title}`,
@@ -26,6 +29,12 @@ export function capabilityCheck<C extends Capability>(
       const storage = await make(scoped(capability))
       if (typeof storage[capability] !== 'function') {
         const reason = `${name} has no ${capability} (an optional capability)`
+        console.warn(`[${name}] skipped "${capability}: ${title}": ${reason}`)
+        test.skip(reason)
+      }
+      for (const guarantee of needs) {
+        const reason = options.unenforced?.[guarantee]
+        if (reason === undefined) continue
         console.warn(`[${name}] skipped "${capability}: ${title}": ${reason}`)
         test.skip(reason)
       }

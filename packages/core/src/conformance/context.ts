@@ -1,6 +1,18 @@
 import type { AttributeStorage, ListedObject } from '../contract.js'
 import type { KeyGenerator } from '../keys.js'
 
+/**
+ * What signed URLs and direct uploads rely on the server behind a storage to do:
+ * - `http`: serve them at all (a fake client has no HTTP side);
+ * - `signatures`: refuse a URL whose path or query was edited;
+ * - `expiry`: refuse a URL past its expiry;
+ * - `responseHeaders`: answer with the `response-content-disposition` and
+ *   `response-content-type` a signed URL asks for;
+ * - `uploadPolicy`: refuse a direct upload over its `maxSize` (or against its other
+ *   conditions).
+ */
+export type ServerGuarantee = 'http' | 'signatures' | 'expiry' | 'responseHeaders' | 'uploadPolicy'
+
 /** How to run the conformance suite over one storage implementation. */
 export interface ConformanceOptions {
   /**
@@ -33,6 +45,14 @@ export interface ConformanceOptions {
    * clean-ups never touch committed objects.
    */
   leaveStaleWrite?(storage: AttributeStorage): Promise<void>
+  /**
+   * The guarantees of signed URLs and direct uploads the server behind the storage does
+   * not give, each with the reason (an emulator that checks no signatures: `{ signatures:
+   * 'fauxqs checks no signature' }`). The checks that need one are reported skipped, with
+   * the reason, instead of failing on what the server, not the storage, lacks. Name only
+   * what the server was seen not to do: the storage's own tests should assert it.
+   */
+  unenforced?: Partial<Record<ServerGuarantee, string>>
 }
 
 /** What the parts of the conformance suite share. */

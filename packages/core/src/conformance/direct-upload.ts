@@ -54,6 +54,8 @@ export function describeDirectUploads(context: SuiteContext): void {
       expect(sent?.ok, `upload answered ${sent?.status ?? 'nothing'}`).toBe(true)
       expect((await storage.read(upload.key)).equals(content)).toBe(true)
     },
+    undefined,
+    ['http'],
   )
 
   capabilityCheck(
@@ -66,5 +68,7 @@ export function describeDirectUploads(context: SuiteContext): void {
       expect(sent?.ok ?? false, `an oversized upload answered ${sent?.status}`).toBe(false)
       expect(await storage.exists(upload.key)).toBe(false)
     },
+    undefined,
+    ['http', 'uploadPolicy'],
   )
 }

@@ -25,7 +25,7 @@ import { describeByteRanges } from './ranges.js'
 import { describeReadOptions } from './read-options.js'
 import { describeWebBodies } from './web-bodies.js'
 
-export type { ConformanceOptions } from './context.js'
+export type { ConformanceOptions, ServerGuarantee } from './context.js'
 export { digestOf, failingBody, generateBody, measureMemoryGrowth, MiB } from './fixtures.js'
 
 /** Registers the conformance tests of one storage implementation in the current vitest file. */

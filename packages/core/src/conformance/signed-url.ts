@@ -31,6 +31,8 @@ export function describeSignedUrls(context: SuiteContext): void {
       expect(fetched.status).toBe(200)
       expect(fetched.body.equals(content)).toBe(true)
     },
+    undefined,
+    ['http'],
   )
 
   capabilityCheck(
@@ -62,28 +64,37 @@ export function describeSignedUrls(context: SuiteContext): void {
       expect(inline.ok).toBe(true)
       expect(inline.headers.get('content-disposition') ?? '').toMatch(/^inline\b/i)
     },
+    undefined,
+    ['http', 'responseHeaders'],
   )
 
-  capabilityCheck(context, 'signedUrl', 'the URL of key A never serves B', async (storage) => {
-    const a = await storage.write('object A')
-    const b = await storage.write('object B, another one')
-    const urlA = (await storage.signedUrl(a.key, { expiresIn: 60 })).url
-    const urlB = (await storage.signedUrl(b.key, { expiresIn: 60 })).url
-    expect((await fetchWhole(urlA)).body.toString()).toBe('object A')
-    expect((await fetchWhole(urlB)).body.toString()).toBe('object B, another one')
-    // A's URL edited to name B: the signature covers the key, so it must not serve B.
-    const spellingsOfB = spellings(b.key)
-    const edited = spellings(a.key).flatMap((spelling, index) =>
-      urlA.includes(spelling) ? [urlA.split(spelling).join(spellingsOfB[index] ?? b.key)] : [],
-    )
-    for (const url of new Set(edited)) {
-      const fetched = await fetchWhole(url)
-      expect(
-        fetched.ok && fetched.body.toString() === 'object B, another one',
-        `${url} served B`,
-      ).toBe(false)
-    }
-  })
+  capabilityCheck(
+    context,
+    'signedUrl',
+    'the URL of key A never serves B',
+    async (storage) => {
+      const a = await storage.write('object A')
+      const b = await storage.write('object B, another one')
+      const urlA = (await storage.signedUrl(a.key, { expiresIn: 60 })).url
+      const urlB = (await storage.signedUrl(b.key, { expiresIn: 60 })).url
+      expect((await fetchWhole(urlA)).body.toString()).toBe('object A')
+      expect((await fetchWhole(urlB)).body.toString()).toBe('object B, another one')
+      // A's URL edited to name B: the signature covers the key, so it must not serve B.
+      const spellingsOfB = spellings(b.key)
+      const edited = spellings(a.key).flatMap((spelling, index) =>
+        urlA.includes(spelling) ? [urlA.split(spelling).join(spellingsOfB[index] ?? b.key)] : [],
+      )
+      for (const url of new Set(edited)) {
+        const fetched = await fetchWhole(url)
+        expect(
+          fetched.ok && fetched.body.toString() === 'object B, another one',
+          `${url} served B`,
+        ).toBe(false)
+      }
+    },
+    undefined,
+    ['http', 'signatures'],
+  )
 
   capabilityCheck(
     context,
@@ -99,5 +110,6 @@ export function describeSignedUrls(context: SuiteContext): void {
       expect(fetched.ok, `status ${fetched.status} after expiry`).toBe(false)
     },
     20_000,
+    ['http', 'expiry'],
   )
 }
