@@ -147,8 +147,12 @@ describe('direct uploads through @attrstore/http to the filesystem (sqlite)', ()
     grant.m = 10 ** 9 // a larger limit
     const forged = `${version}.${Buffer.from(JSON.stringify(grant)).toString('base64url')}.${signature}`
     const before = await photos().count()
-    expect(await refusal(photos().save({ title: 't', image: claimUpload(forged) }))).toBe('tampered')
-    expect(await refusal(photos().save({ title: 't', image: claimUpload('junk') }))).toBe('malformed')
+    expect(await refusal(photos().save({ title: 't', image: claimUpload(forged) }))).toBe(
+      'tampered',
+    )
+    expect(await refusal(photos().save({ title: 't', image: claimUpload('junk') }))).toBe(
+      'malformed',
+    )
     expect(await photos().count()).toBe(before)
     expect(await storages.PUT.exists(upload.key)).toBe(true) // left for gc
   })
@@ -168,7 +172,9 @@ describe('direct uploads through @attrstore/http to the filesystem (sqlite)', ()
   it('refuses a claim for another attribute than the token was made for', async () => {
     const upload = await uploaded()
     expect(
-      await refusal(photos().save({ title: 'o', image: null, thumbnail: claimUpload(upload.token) })),
+      await refusal(
+        photos().save({ title: 'o', image: null, thumbnail: claimUpload(upload.token) }),
+      ),
     ).toBe('other-target')
     expect(
       await refusal(
@@ -251,13 +257,13 @@ describe('direct uploads through @attrstore/http to the filesystem (sqlite)', ()
 
   it('the tighter size limit wins: the attribute caps a larger request', async () => {
     const upload = await createUpload(dataSource, Photo, 'image', { maxSize: 10 ** 9 })
-    const token = JSON.parse(
-      Buffer.from(upload.token.split('.')[1]!, 'base64url').toString(),
-    ) as { m: number }
+    const token = JSON.parse(Buffer.from(upload.token.split('.')[1]!, 'base64url').toString()) as {
+      m: number
+    }
     expect(token.m).toBe(1024 * 1024)
-    await expect(createUpload(dataSource, Attachment, 'content', { expiresIn: 10 ** 6 })).rejects.toThrow(
-      /maxExpiresIn/,
-    )
+    await expect(
+      createUpload(dataSource, Attachment, 'content', { expiresIn: 10 ** 6 }),
+    ).rejects.toThrow(/maxExpiresIn/)
   })
 
   it('a rollback after a claim keeps the upload; it can be claimed again', async () => {
@@ -338,7 +344,10 @@ for (const kind of ['postgres'] as const) {
         const claims = await Promise.allSettled(
           [1, 2].map((n) =>
             dataSource.transaction((manager) =>
-              manager.save(Photo, { title: `claim ${round}.${n}`, image: claimUpload(upload.token) }),
+              manager.save(Photo, {
+                title: `claim ${round}.${n}`,
+                image: claimUpload(upload.token),
+              }),
             ),
           ),
         )

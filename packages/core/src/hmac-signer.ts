@@ -42,7 +42,11 @@ export class HmacSigner {
   }
 
   private mac(secret: Buffer, payload: string): Buffer {
-    return createHmac('sha256', secret).update(this.purpose).update('\u0000').update(payload).digest()
+    return createHmac('sha256', secret)
+      .update(this.purpose)
+      .update('\u0000')
+      .update(payload)
+      .digest()
   }
 
   /** The signature of `payload`, with the first secret. */

@@ -54,7 +54,9 @@ export async function createUpload<Entity extends ObjectLiteral>(
   const metadata = target.getMetadata(entityOrRequest as EntityTarget<Entity>)
   const stored = storedColumns(metadata).find(({ column }) => column.propertyPath === attribute)
   if (!stored) {
-    throw new ConfigurationError(`${metadata.name}.${String(attribute)} is not a @StoredAttribute()`)
+    throw new ConfigurationError(
+      `${metadata.name}.${String(attribute)} is not a @StoredAttribute()`,
+    )
   }
   const tokens = binding.uploadTokens
   if (!tokens) {

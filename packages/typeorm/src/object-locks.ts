@@ -88,9 +88,10 @@ export class TypeOrmObjectLocks implements ObjectLocks<QueryRunner> {
   ): Promise<ClaimLock> {
     if (this.advisory && inTransaction) {
       const id = lockId(objectIdentity(storage, reference))
-      const rows = (await queryRunner.query('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [
-        id,
-      ])) as Array<{ locked: boolean }>
+      const rows = (await queryRunner.query(
+        'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked',
+        [id],
+      )) as Array<{ locked: boolean }>
       return { acquired: rows[0]?.locked === true }
     }
     if (!queryRunner.isReleased) await queryRunner.connect()
