@@ -14,11 +14,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3'
 import type { DataSource } from 'typeorm'
+import type { Browser, Page } from 'playwright-core'
 import { UploadClaimError } from '@attrstore/core'
 import { S3Storage } from '@attrstore/s3'
 import { startS3OrSkip, type TestS3 } from '@attrstore/testing'
 import { startDatabaseServer, type DatabaseServer } from '@attrstore/testing/world'
-import { claimUpload, createUpload, StoredContent } from '@attrstore/typeorm'
+import { claimUpload, createUpload, type StoredContent } from '@attrstore/typeorm'
 import { FINDINGS } from '../../packages/s3/test/server-findings.js'
 import {
   Attachment,
@@ -90,8 +91,8 @@ for (const engine of ['ceph', 's3rver'] as const) {
       let dataSource: DataSource
       let storage: S3Storage
       let app: CountingServer
-      let browser: import('playwright-core').Browser
-      let page: import('playwright-core').Page
+      let browser: Browser
+      let page: Page
 
       beforeAll(async () => {
         databases = await startDatabaseServer('sqlite')
@@ -120,7 +121,7 @@ for (const engine of ['ceph', 's3rver'] as const) {
               const saved = await dataSource
                 .getRepository(Attachment)
                 .save({ content: claimUpload(token) })
-              const content = saved.content as StoredContent
+              const content = saved.content as unknown as StoredContent
               return answer(response, 201, {
                 id: saved.id,
                 key: content.key,
@@ -186,9 +187,9 @@ for (const engine of ['ceph', 's3rver'] as const) {
       const run = (args: { size: number; maxSize: number; forge?: boolean }) =>
         page.evaluate(
           (given) =>
-            (window as unknown as { uploadAndClaim(a: unknown): Promise<Outcome> }).uploadAndClaim(
-              given,
-            ),
+            (
+              globalThis as unknown as { uploadAndClaim(a: unknown): Promise<Outcome> }
+            ).uploadAndClaim(given),
           { forge: false, ...args },
         )
 

@@ -11,7 +11,7 @@ import { UploadClaimError } from '@attrstore/core'
 import { S3Storage } from '@attrstore/s3'
 import { startS3OrSkip, type TestS3 } from '@attrstore/testing'
 import { startDatabaseServer, type DatabaseServer } from '@attrstore/testing/world'
-import { claimUpload, createUpload, StoredContent } from '@attrstore/typeorm'
+import { claimUpload, createUpload, type StoredContent } from '@attrstore/typeorm'
 import { FINDINGS } from '../../packages/s3/test/server-findings.js'
 import { Photo, png, sendUpload, uploadWorld } from './support.js'
 
@@ -57,7 +57,7 @@ for (const engine of ['fauxqs', 's3rver', 'ceph'] as const) {
         const sent = await sendUpload(upload, content, 'image/png')
         expect('status' in sent && sent.status < 300, JSON.stringify(sent)).toBe(true)
         const photo = await photos().save({ title: engine, image: claimUpload(upload.token) })
-        expect((photo.image as StoredContent).sha256).toBe(sha256(content))
+        expect((photo.image as unknown as StoredContent).sha256).toBe(sha256(content))
         const row = await photos().findOneByOrFail({ id: photo.id })
         expect((row.image as StoredContent).key).toBe(upload.key)
         expect(sha256(await (row.image as StoredContent).buffer())).toBe(sha256(content))

@@ -6,7 +6,6 @@ import {
   KeyConflictError,
   ValidationError,
   type AttributeStorage,
-  type Body,
 } from '@attrstore/core'
 import type { UploadUrlGrant, UploadUrlSigner } from './upload-url.js'
 
@@ -128,7 +127,6 @@ async function store(
   source: Readable,
   contentType: string | undefined,
 ): Promise<Answer> {
-  let body: Body = source
   let failure: () => ValidationError | undefined = () => undefined
   try {
     const checked = await checkContent(
@@ -139,9 +137,8 @@ async function store(
       },
       { entity: 'upload', attribute: grant.key, contentType },
     )
-    body = checked.body
     failure = checked.failure
-    const result = await storage.write(body, {
+    const result = await storage.write(checked.body, {
       key: grant.key,
       ...(checked.contentType === undefined ? {} : { contentType: checked.contentType }),
     })
