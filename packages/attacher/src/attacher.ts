@@ -18,6 +18,7 @@ import { writeChecked } from './content-validation.js'
 import type { AttachmentOptions } from './options.js'
 import type { AttacherHost } from './ports.js'
 import type { Upload, UnitOfWork } from './unit-of-work.js'
+import { claimUploadedObject, isClaimedUpload } from './upload-claim.js'
 
 /** Reads and writes one property of entity objects (TypeORM's `ColumnMetadata` is one). */
 export interface AttributeAccess<Entity extends object> {
@@ -154,7 +155,27 @@ export class Attacher<Connection> {
     let display: unknown = value
     let sha256: string | undefined
     let upload: Upload | undefined
-    if (value !== null) {
+    if (isClaimedUpload(value)) {
+      const claimed = await claimUploadedObject({
+        claimed: value,
+        target: {
+          entityName: attribute.entityName,
+          propertyPath: path,
+          rules: {
+            maxSize: attribute.options.maxSize,
+            accept: attribute.options.accept,
+            sniff: attribute.options.sniff,
+          },
+        },
+        storage,
+        host: this.host,
+        unit,
+        depth,
+        connection: write.connection,
+      })
+      key = claimed.key
+      display = new StoredContent(key, storage, claimed.sha256)
+    } else if (value !== null) {
       const imported = value instanceof StoredContent && value.storage === storage
       if (imported || isExistingObject(value)) {
         // Before the storage checks that the object exists: see object-locks.ts.

@@ -12,6 +12,8 @@ export class StoredContent {
     readonly key: string,
     /** The storage the object lives in. */
     readonly storage: AttributeStorage,
+    /** Hex SHA-256 of the content, when attrstore hashed it while saving (a claimed upload). */
+    readonly sha256?: string,
   ) {}
 
   /** The whole content. */

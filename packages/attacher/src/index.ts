@@ -13,6 +13,7 @@ export type {
   CleanupFailure,
   CleanupReporter,
   ObjectLocks,
+  ClaimLock,
   ReferenceIndex,
 } from './ports.js'
 export { UnitOfWork } from './unit-of-work.js'
@@ -24,5 +25,12 @@ export {
   localObjectLock,
   objectIdentity,
   objectKeyOf,
+  tryLocalObjectLock,
   waitingObjectLocks,
 } from './object-locks.js'
+export { claimUpload, isClaimedUpload } from './upload-claim.js'
+export type { ClaimedUpload } from './upload-claim.js'
+export { MAX_UPLOAD_TOKEN_LIFETIME_MS, UploadTokens } from './upload-tokens.js'
+export type { UploadGrant, UploadTarget, UploadTokensOptions } from './upload-tokens.js'
+export { prepareDirectUpload } from './direct-upload.js'
+export type { AttributeLimits, CreatedUpload, UploadRequest } from './direct-upload.js'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { AttributeStorage } from '@attrstore/core'
-import type { ObjectLocks } from './ports.js'
+import type { ClaimLock, ObjectLocks } from './ports.js'
 
 /**
  * The in-process part of the object locks (the why, and the database-wide part, are in the
@@ -26,6 +26,11 @@ export class InProcessObjectLocks<Connection> implements ObjectLocks<Connection>
       release()
     }
   }
+
+  async forClaim(storage: AttributeStorage, reference: string): Promise<ClaimLock> {
+    const release = tryLocalObjectLock(objectIdentity(storage, reference))
+    return release ? { acquired: true, release } : { acquired: false }
+  }
 }
 
 const storageIds = new WeakMap<AttributeStorage, string>()
@@ -50,6 +55,12 @@ export function objectKeyOf(storage: AttributeStorage, reference: string): strin
   }
 }
 
+interface LockState {
+  shared: number
+  exclusive: boolean
+  waiting: Array<{ exclusive: boolean; grant(): void }>
+}
+
 /**
  * Shared/exclusive locks by name, in this process. Shared requests wait only for a held
  * exclusive one (never for queued ones: an import holding other shared locks must not
@@ -63,38 +74,46 @@ export function objectKeyOf(storage: AttributeStorage, reference: string): strin
  * ends at commit).
  */
 class LocalLocks {
-  private readonly held = new Map<
-    string,
-    { shared: number; exclusive: boolean; waiting: Array<{ exclusive: boolean; grant(): void }> }
-  >()
+  private readonly held = new Map<string, LockState>()
 
   acquire(name: string, exclusive: boolean): Promise<() => void> {
-    let entry = this.held.get(name)
-    if (!entry) this.held.set(name, (entry = { shared: 0, exclusive: false, waiting: [] }))
-    const state = entry
-    let released = false
-    const release = (): void => {
-      if (released) return
-      released = true
-      if (exclusive) state.exclusive = false
-      else state.shared--
-      this.wake(name)
-    }
-    if (exclusive ? !state.exclusive && state.shared === 0 : !state.exclusive) {
-      if (exclusive) state.exclusive = true
-      else state.shared++
-      return Promise.resolve(release)
-    }
+    const now = this.tryAcquire(name, exclusive)
+    if (now) return Promise.resolve(now)
+    const state = this.held.get(name)!
     return new Promise((resolve) => {
       state.waiting.push({
         exclusive,
         grant: () => {
           if (exclusive) state.exclusive = true
           else state.shared++
-          resolve(release)
+          resolve(this.releaseOf(name, state, exclusive))
         },
       })
     })
+  }
+
+  /**
+   * The lock if it can be granted now, else undefined. A shared request waits only for a
+   * held exclusive lock; an exclusive one for any holder.
+   */
+  tryAcquire(name: string, exclusive: boolean): (() => void) | undefined {
+    let state = this.held.get(name)
+    if (!state) this.held.set(name, (state = { shared: 0, exclusive: false, waiting: [] }))
+    if (!(exclusive ? !state.exclusive && state.shared === 0 : !state.exclusive)) return undefined
+    if (exclusive) state.exclusive = true
+    else state.shared++
+    return this.releaseOf(name, state, exclusive)
+  }
+
+  private releaseOf(name: string, state: LockState, exclusive: boolean): () => void {
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      if (exclusive) state.exclusive = false
+      else state.shared--
+      this.wake(name)
+    }
   }
 
   waiting(): number {
@@ -126,6 +145,14 @@ const localLocks = new LocalLocks()
  */
 export function localObjectLock(identity: string, exclusive: boolean): Promise<() => void> {
   return localLocks.acquire(identity, exclusive)
+}
+
+/**
+ * Takes the exclusive in-process lock of an object identity if it is free now: its
+ * release, or undefined when the lock is held.
+ */
+export function tryLocalObjectLock(identity: string): (() => void) | undefined {
+  return localLocks.tryAcquire(identity, true)
 }
 
 /** How many in-process lock requests are waiting now: a diagnostic for tests of orderings. */

@@ -5,6 +5,7 @@
  * runs on that connection instead of waiting for a second one from the pool.
  */
 import type { AttributeStorage } from '@attrstore/core'
+import type { UploadTokens } from './upload-tokens.js'
 
 /** Something attrstore could not clean up; the object is left for garbage collection. */
 export interface CleanupFailure {
@@ -60,7 +61,23 @@ export interface ObjectLocks<Connection> {
     connection: Connection | undefined,
     task: (connection: Connection | undefined) => Promise<T>,
   ): Promise<T>
+  /**
+   * Takes the exclusive claim lock of the uploaded object `reference` addresses, held
+   * until the work ends, or reports it busy: a claim never waits for another claim (two
+   * transactions claiming each other's uploads would wait forever). `release`: the end of
+   * an in-process hold, for the attacher to call when the work ends; absent when the
+   * database releases it.
+   */
+  forClaim(
+    storage: AttributeStorage,
+    reference: string,
+    connection: Connection,
+    inTransaction: boolean,
+  ): Promise<ClaimLock>
 }
+
+/** The outcome of {@link ObjectLocks.forClaim}. */
+export type ClaimLock = { acquired: false } | { acquired: true; release?: () => void }
 
 /** Where clean-up failures and possible orphans are told (the adapter's events). */
 export interface CleanupReporter {
@@ -73,4 +90,6 @@ export interface CleanupReporter {
 /** Everything a unit of work needs from its adapter. */
 export interface AttacherHost<Connection> extends ReferenceIndex<Connection>, CleanupReporter {
   readonly objectLocks: ObjectLocks<Connection>
+  /** What checks the tokens of claimed direct uploads, when the application configured it. */
+  readonly uploadTokens?: UploadTokens | undefined
 }

@@ -69,6 +69,8 @@ export class UnitOfWork<Connection> {
   private readonly inFlight = new Set<Promise<unknown>>()
   /** Releases of the in-process import locks this work holds until it ends. */
   private importLocks: Array<() => void> = []
+  /** The objects (by identity) this work claimed uploads of: each once, until it ends. */
+  private claims = new Set<string>()
 
   /** `connection`: outside transactions, the connection the operation ran on, if any. */
   constructor(
@@ -81,7 +83,18 @@ export class UnitOfWork<Connection> {
     this.importLocks.push(release)
   }
 
+  /**
+   * Records a claim of the uploaded object `identity`; false when this work already
+   * claims it (its claim lock is this work's own: taking it again would not exclude).
+   */
+  beginClaim(identity: string): boolean {
+    if (this.claims.has(identity)) return false
+    this.claims.add(identity)
+    return true
+  }
+
   private releaseImportLocks(): void {
+    this.claims = new Set()
     const locks = this.importLocks
     this.importLocks = []
     for (const release of locks) release()

@@ -151,7 +151,7 @@ export abstract class BaseStorage implements AttributeStorage {
         )
       }
       signal?.throwIfAborted()
-      key = assertValidKey(await this.newKey(options.context ?? {}))
+      key = assertValidKey(options.key ?? (await this.newKey(options.context ?? {})))
     } catch (error) {
       // The body will never be read: release it (an fs stream holds a file descriptor).
       if ('stream' in normalized) normalized.stream.destroy()
@@ -160,7 +160,10 @@ export abstract class BaseStorage implements AttributeStorage {
     }
     const common = {
       key,
-      keyIsRandom: this.keysAreRandom && this.newKey === BaseStorage.prototype.newKey,
+      keyIsRandom:
+        options.key === undefined &&
+        this.keysAreRandom &&
+        this.newKey === BaseStorage.prototype.newKey,
       context: options.context ?? {},
       contentType: options.contentType ?? mediaTypeFromContext(options.context),
       expectedSha256: expectedSha256?.toLowerCase(),

@@ -43,6 +43,11 @@ export interface WriteOptions {
   /** Who the object is for: passed to the key generator. */
   context?: KeyContext | undefined
   /**
+   * Store under exactly this key instead of a generated one: for a key handed out in
+   * advance (a direct upload's). Write-once all the same: `KeyConflictError` if it is taken.
+   */
+  key?: string | undefined
+  /**
    * Media type recorded with the object where the backend can keep one. Default: the type
    * registered for the extension of `context.fileName` (see `mediaTypeOf`), if any.
    */

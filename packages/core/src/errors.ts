@@ -16,6 +16,7 @@ export type AttrstoreErrorCode =
   | 'ATTRSTORE_INVALID_BODY'
   | 'ATTRSTORE_CONFIGURATION'
   | 'ATTRSTORE_VALIDATION'
+  | 'ATTRSTORE_UPLOAD_CLAIM'
 
 /** Base class of every error attrstore throws on purpose. */
 export class AttrstoreError extends Error {
@@ -168,6 +169,48 @@ export class ValidationError extends AttrstoreError {
     this.rule = details.rule
     this.expected = details.expected
     this.actual = details.actual
+  }
+}
+
+/**
+ * Why a claimed direct upload was refused:
+ * - `malformed`: not an upload token; `tampered`: its signature does not match (forged,
+ *   edited, or signed with a secret no longer configured); `expired`: past its expiry;
+ * - `other-target`: made for another entity, attribute or storage;
+ * - `claimed`: a row already references the object; `claim-in-progress`: another claim of
+ *   it has not ended yet (in another transaction, or earlier in this one);
+ * - `missing`: nothing was uploaded (or it is gone); `too-large`: over the size limit;
+ *   `media-type`: its content is not of an accepted media type.
+ */
+export type UploadClaimRefusal =
+  | 'malformed'
+  | 'tampered'
+  | 'expired'
+  | 'other-target'
+  | 'claimed'
+  | 'claim-in-progress'
+  | 'missing'
+  | 'too-large'
+  | 'media-type'
+
+/**
+ * A direct upload could not be claimed: nothing was referenced, and the uploaded object (if
+ * any) is left to the garbage collector.
+ */
+export class UploadClaimError extends AttrstoreError {
+  readonly reason: UploadClaimRefusal
+  /** The key the token names, once it was read from a genuine token. */
+  readonly key: string | undefined
+
+  constructor(
+    reason: UploadClaimRefusal,
+    message: string,
+    key?: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ATTRSTORE_UPLOAD_CLAIM', `Upload claim refused (${reason}): ${message}`, options)
+    this.reason = reason
+    this.key = key
   }
 }
 

@@ -36,10 +36,11 @@ export {
   ObjectNotFoundError,
   RangeNotSatisfiableError,
   StorageUnavailableError,
+  UploadClaimError,
   ValidationError,
   isAttrstoreError,
 } from './errors.js'
-export type { AttrstoreErrorCode, ValidationRule } from './errors.js'
+export type { AttrstoreErrorCode, UploadClaimRefusal, ValidationRule } from './errors.js'
 export {
   acceptsMediaType,
   assertContentRules,

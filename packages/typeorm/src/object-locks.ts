@@ -3,6 +3,7 @@ import {
   InProcessObjectLocks,
   localObjectLock,
   objectIdentity,
+  type ClaimLock,
   type ObjectLocks,
 } from '@attrstore/attacher'
 import type { AttributeStorage } from '@attrstore/core'
@@ -70,6 +71,31 @@ export class TypeOrmObjectLocks implements ObjectLocks<QueryRunner> {
     // insert outside a transaction connects lazily) deadlocks once the pool is used up.
     if (!queryRunner.isReleased) await queryRunner.connect()
     return this.local.forImport(storage, reference)
+  }
+
+  /**
+   * Takes the claim lock of an uploaded object, exclusive, or reports it busy without
+   * waiting: `pg_try_advisory_xact_lock` in a PostgreSQL transaction (released by COMMIT or
+   * ROLLBACK; it excludes imports and clean-ups of the object too), else the in-process
+   * lock. Two transactions claiming one upload: the second is refused at once, so exactly
+   * one can commit; a later claim finds the first one's row.
+   */
+  async forClaim(
+    storage: AttributeStorage,
+    reference: string,
+    queryRunner: QueryRunner,
+    inTransaction: boolean,
+  ): Promise<ClaimLock> {
+    if (this.advisory && inTransaction) {
+      const id = lockId(objectIdentity(storage, reference))
+      const rows = (await queryRunner.query(
+        'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked',
+        [id],
+      )) as Array<{ locked: boolean }>
+      return { acquired: rows[0]?.locked === true }
+    }
+    if (!queryRunner.isReleased) await queryRunner.connect()
+    return this.local.forClaim(storage, reference)
   }
 
   /**

@@ -1,5 +1,10 @@
 import { EventEmitter } from 'node:events'
-import { objectKeyOf, type AttacherHost, type CleanupFailure } from '@attrstore/attacher'
+import {
+  objectKeyOf,
+  type AttacherHost,
+  type CleanupFailure,
+  type UploadTokens,
+} from '@attrstore/attacher'
 import { ConfigurationError, type AttributeStorage } from '@attrstore/core'
 import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm'
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
@@ -31,6 +36,8 @@ export class StorageBinding implements AttacherHost<QueryRunner> {
   readonly events = new EventEmitter<StorageEventMap>()
   /** Keeps imports and clean-ups of one object from interleaving. */
   readonly objectLocks: TypeOrmObjectLocks
+  /** What signs and checks direct-upload tokens (`setUploadTokens`), when configured. */
+  uploadTokens: UploadTokens | undefined
   private readonly storages = new Map<string, AttributeStorage>()
   private readonly pendingTargets: Array<{
     target: EntityTarget<ObjectLiteral>

@@ -1,3 +1,4 @@
+import type { UploadTokens } from '@attrstore/attacher'
 import type { AttributeStorage } from '@attrstore/core'
 import { EventSubscriber, type DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm'
 import { StorageBinding, type StorageEventMap } from './registry.js'
@@ -8,7 +9,7 @@ import type { EventEmitter } from 'node:events'
 
 const bindings = processWide('bindings', () => new WeakMap<DataSource, StorageBinding>())
 
-function bindingOf(dataSource: DataSource): StorageBinding {
+export function bindingOf(dataSource: DataSource): StorageBinding {
   let binding = bindings.get(dataSource)
   if (binding) return binding
   installHooks(dataSource) // first: a TypeORM attrstore cannot hook into is refused untouched
@@ -74,4 +75,17 @@ export function storageEvents(dataSource: DataSource): EventEmitter<StorageEvent
 /** Every registered (entity metadata, column, storage) of a DataSource: for tools (gc, verify, migrate). */
 export function storageBindings(dataSource: DataSource): ReturnType<StorageBinding['bindings']> {
   return bindings.get(dataSource)?.bindings() ?? []
+}
+
+/**
+ * Registers what signs and checks the tokens of direct uploads on this DataSource's
+ * stored attributes: `createUpload(dataSource, ...)` signs with it, and saving a
+ * `claimUpload(token)` checks with it. At start-up, like `setStorage`.
+ *
+ * ```ts
+ * setUploadTokens(dataSource, new UploadTokens({ secret: process.env.UPLOAD_SECRET! }))
+ * ```
+ */
+export function setUploadTokens(dataSource: DataSource, tokens: UploadTokens): void {
+  bindingOf(dataSource).uploadTokens = tokens
 }
