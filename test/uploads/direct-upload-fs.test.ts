@@ -304,7 +304,7 @@ describe('direct uploads through @attrstore/http to the filesystem (sqlite)', ()
     expect(
       () => new UploadTokens({ secret: SECRET, maxExpiresIn: 6 * 3600, claimWindow: 7 * 3600 }),
     ).toThrow(/gc/)
-    expect(() => new UploadTokens({ secret: 'short' })).toThrow(/at least 16/)
+    expect(() => new UploadTokens({ secret: 'short' })).toThrow(/at least 32/)
   })
 
   it('a token signed with a rotated-out secret is refused; one signed with an older listed secret passes', async () => {

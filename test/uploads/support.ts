@@ -27,7 +27,7 @@ export class Attachment {
 }
 
 export const ENTITIES = [Photo, Attachment]
-export const SECRET = 'a test secret of at least sixteen bytes'
+export const SECRET = 'a test secret of at least thirty-two bytes'
 
 /** A 1x1 PNG, then `extra` random bytes (still a PNG to a sniffer: the signature leads). */
 export function png(extra = 0): Buffer {

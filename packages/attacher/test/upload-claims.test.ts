@@ -21,7 +21,7 @@ interface Row {
 
 class Rows implements AttacherHost<string> {
   readonly objectLocks = new InProcessObjectLocks<string>()
-  readonly uploadTokens = new UploadTokens({ secret: 'sixteen bytes at least, here' })
+  readonly uploadTokens = new UploadTokens({ secret: 'thirty-two bytes at least, here!' })
   readonly rows = new Set<Row>()
   isReferenced(_storage: AttributeStorage, key: string): Promise<boolean> {
     return Promise.resolve([...this.rows].some((row) => row.data === key))

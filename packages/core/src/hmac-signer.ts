@@ -11,8 +11,11 @@ export type HmacSecret = string | Uint8Array
  */
 export type HmacSecrets = { secret: HmacSecret } | { secrets: readonly HmacSecret[] }
 
-/** Shortest secret accepted, in bytes: 128 bits. */
-const MIN_SECRET_BYTES = 16
+/**
+ * Shortest secret accepted, in bytes: 256 bits, the size of an HMAC-SHA-256 key that is
+ * neither padded nor hashed down.
+ */
+export const MIN_SECRET_BYTES = 32
 
 /**
  * Signs and verifies strings with HMAC-SHA256: what signed URLs and upload tokens share.
@@ -28,12 +31,12 @@ export class HmacSigner {
     private readonly purpose: string,
   ) {
     const list = 'secrets' in secrets ? secrets.secrets : [secrets.secret]
-    if (!list.length) throw new ConfigurationError('HmacSigner: give at least one secret')
+    if (!list.length) throw new ConfigurationError(`${purpose}: give at least one secret`)
     this.secrets = list.map((secret, index) => {
       const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)
       if (bytes.length < MIN_SECRET_BYTES) {
         throw new ConfigurationError(
-          `HmacSigner: secret #${index + 1} has ${bytes.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes ` +
+          `${purpose}: secret #${index + 1} has ${bytes.length} bytes; use at least ${MIN_SECRET_BYTES} random bytes ` +
             "(e.g. crypto.randomBytes(32).toString('base64url'))",
         )
       }

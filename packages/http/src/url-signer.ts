@@ -1,16 +1,15 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
 import {
   ConfigurationError,
   type AttributeStorage,
   type SignedUrl,
   type SignedUrlOptions,
 } from '@attrstore/core'
+import { HmacSigner, MIN_SECRET_BYTES, type HmacSecret } from '@attrstore/core/driver'
+
+export { MIN_SECRET_BYTES }
 
 /** A secret of at least {@link MIN_SECRET_BYTES} bytes: random bytes, or a string of them (hex, base64...). */
-export type UrlSecret = string | Uint8Array
-
-/** The shortest secret accepted: 256 bits, the size of the HMAC-SHA-256 key that is not padded or hashed down. */
-export const MIN_SECRET_BYTES = 32
+export type UrlSecret = HmacSecret
 
 /** Options of {@link createUrlSigner}. */
 export interface UrlSignerOptions {
@@ -63,25 +62,16 @@ const PARAMETER = {
  * file name and media type), compared in constant time.
  */
 export class UrlSigner {
-  private readonly secrets: readonly Buffer[]
+  private readonly hmac: HmacSigner
   private readonly baseUrl: URL
   private readonly now: () => number
 
   constructor(options: UrlSignerOptions) {
-    const given = Array.isArray(options.secrets)
+    const secrets = Array.isArray(options.secrets)
       ? (options.secrets as readonly UrlSecret[])
       : [options.secrets as UrlSecret]
-    if (given.length === 0) throw new ConfigurationError('UrlSigner needs at least one secret')
-    this.secrets = given.map((secret, index) => {
-      const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)
-      if (bytes.length < MIN_SECRET_BYTES) {
-        throw new ConfigurationError(
-          `UrlSigner: secret #${index + 1} has ${bytes.length} bytes, fewer than ${MIN_SECRET_BYTES}: ` +
-            `use e.g. crypto.randomBytes(${MIN_SECRET_BYTES}).toString('base64')`,
-        )
-      }
-      return bytes
-    })
+    // Its own purpose: what an upload URL or token signed never passes for a download.
+    this.hmac = new HmacSigner({ secrets }, 'UrlSigner')
     try {
       this.baseUrl = new URL(options.baseUrl)
     } catch (error) {
@@ -113,7 +103,7 @@ export class UrlSigner {
     if (options.fileName !== undefined) query.set(PARAMETER.fileName, options.fileName)
     if (options.contentType !== undefined) query.set(PARAMETER.contentType, options.contentType)
     const grant = { key, expires, ...options }
-    query.set(PARAMETER.signature, this.signature(this.secrets[0]!, storage.location, grant))
+    query.set(PARAMETER.signature, this.hmac.sign(grantPayload(storage.location, grant)))
     return { url: url.href, expiresAt: new Date(expires * 1000) }
   }
 
@@ -155,45 +145,36 @@ export class UrlSigner {
       ...(fileName === undefined ? {} : { fileName }),
       ...(contentType === undefined ? {} : { contentType }),
     }
-    const given = Buffer.from(signature, 'base64url')
     const candidates = Array.isArray(storages)
       ? (storages as readonly AttributeStorage[])
       : [storages as AttributeStorage]
     let signedFor: AttributeStorage | undefined
-    // Every secret and storage is tried (no early exit): the time taken tells nothing.
+    // Every storage is tried (no early exit), as HmacSigner tries every secret: the time
+    // taken tells nothing.
     for (const storage of candidates) {
-      for (const secret of this.secrets) {
-        const expected = Buffer.from(this.signature(secret, storage.location, grant), 'base64url')
-        if (expected.length === given.length && timingSafeEqual(expected, given))
-          signedFor ??= storage
-      }
+      if (this.hmac.verify(grantPayload(storage.location, grant), signature)) signedFor ??= storage
     }
     if (!signedFor) return { rejected: 'bad-signature' }
     if (this.now() >= expires * 1000) return { rejected: 'expired' }
     const { expires: _seconds, ...granted } = grant
     return { granted: { ...granted, storage: signedFor, expiresAt: new Date(expires * 1000) } }
   }
+}
 
-  /**
-   * The HMAC of a grant: its fields as a JSON array (unambiguous, whatever a file name
-   * holds), behind a version tag so another use of the same secret cannot collide.
-   */
-  private signature(
-    secret: Buffer,
-    location: string,
-    grant: { key: string; expires: number } & Omit<SignedUrlOptions, 'expiresIn'>,
-  ): string {
-    const fields = [
-      'attrstore-signed-url-v1',
-      location,
-      grant.key,
-      grant.expires,
-      grant.disposition ?? null,
-      grant.fileName ?? null,
-      grant.contentType ?? null,
-    ]
-    return createHmac('sha256', secret).update(JSON.stringify(fields)).digest('base64url')
-  }
+/** What the HMAC of a grant covers: its fields as a JSON array (unambiguous, whatever a file name holds). */
+function grantPayload(
+  location: string,
+  grant: { key: string; expires: number } & Omit<SignedUrlOptions, 'expiresIn'>,
+): string {
+  return JSON.stringify([
+    'attrstore-signed-url-v1',
+    location,
+    grant.key,
+    grant.expires,
+    grant.disposition ?? null,
+    grant.fileName ?? null,
+    grant.contentType ?? null,
+  ])
 }
 
 /** A {@link UrlSigner}. */

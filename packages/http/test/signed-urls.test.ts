@@ -56,7 +56,7 @@ describe('createUrlSigner', () => {
   it(`refuses secrets shorter than ${MIN_SECRET_BYTES} bytes, no secret, and a relative baseUrl`, () => {
     expect(() => createUrlSigner({ secrets: 'short', baseUrl: route })).toThrow(ConfigurationError)
     expect(() => createUrlSigner({ secrets: randomBytes(31), baseUrl: route })).toThrow(
-      /31 bytes, fewer than 32/,
+      /31 bytes; use at least 32/,
     )
     expect(() => createUrlSigner({ secrets: [SECRET, 'x'.repeat(31)], baseUrl: route })).toThrow(
       /secret #2/,
