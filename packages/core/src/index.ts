@@ -40,4 +40,4 @@ export {
 export type { AttrstoreErrorCode } from './errors.js'
 export type { KeyContext, KeyGenerator } from './keys.js'
 export { MemoryStorage } from './memory-storage.js'
-export { isActiveContent, mediaTypeOf } from './media-type.js'
+export { inferredMediaTypeOf, isActiveContent, mediaTypeOf } from './media-type.js'
