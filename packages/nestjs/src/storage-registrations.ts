@@ -50,8 +50,10 @@ export class StorageRegistrations implements OnApplicationShutdown {
   }
 
   /**
-   * Runs after `@nestjs/typeorm` has destroyed the DataSource (its module is global, and
-   * Nest shuts global modules down first): no transaction can still need a storage.
+   * Runs after Nest has closed the HTTP server (no request is still being served), and
+   * before `@nestjs/typeorm` destroys the DataSource (Nest shuts global modules down
+   * last). A shutdown hook of the application's that still saves stored attributes belongs
+   * in `beforeApplicationShutdown`: after this one, they have no storage.
    */
   async onApplicationShutdown(): Promise<void> {
     for (const { entity, attribute } of this.options.storages)

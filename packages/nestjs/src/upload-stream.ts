@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common'
+import { ConfigurationError } from '@attrstore/core'
 import { nodeRequest, type NestRequest } from './platform.js'
 
 /**
@@ -7,14 +8,24 @@ import { nodeRequest, type NestRequest } from './platform.js'
  * streamed to the storage as it arrives.
  *
  * - Express: Nest parses only JSON and URL-encoded bodies; any other type arrives untouched.
- * - Fastify refuses a media type it has no parser for (415): declare one that hands the
- *   body on unread, e.g.
- *   `app.getHttpAdapter().getInstance().addContentTypeParser('*', (_request, body, done) => done(null, body))`.
- *   The body it hands on (decompressed, if a plugin did so) is what this returns.
+ * - Fastify parses JSON and `text/plain` itself and refuses (415) a media type it has no
+ *   parser for: declare one that hands the body on unread, e.g.
+ *   `fastify.addContentTypeParser('*', (_request, body, done) => done(null, body))`
+ *   (and `fastify.removeContentTypeParser('text/plain')` to stream text too). The body it
+ *   hands on (decompressed, if a plugin did so) is what this returns.
+ *
+ * @throws ConfigurationError when the platform already parsed the body (a parser for its
+ *   media type is registered): the stream is gone.
  */
 export function uploadStreamOf(request: NestRequest & { body?: unknown }): Readable {
   if (request.body instanceof Readable) return request.body
-  return nodeRequest(request)
+  const raw = nodeRequest(request)
+  if (request.body !== undefined || raw.readableEnded)
+    throw new ConfigurationError(
+      `the body of this ${raw.headers['content-type'] ?? 'untyped'} request was parsed by the HTTP platform: ` +
+        'register no body parser for the media types of uploads (see UploadStream)',
+    )
+  return raw
 }
 
 /**
