@@ -106,6 +106,7 @@ const RUNS: Record<string, { files?: string[]; s3Bucket?: string; prints: RegExp
     prints: /^wrote 29 bytes \(SHA-256 [0-9a-f]{64}\) under \S+; read back 29$/m,
   },
   'fs-storage.ts': { files: ['scan.pdf'], prints: /\/files\/[0-9a-f]{2}\/[0-9a-f]{2}\/\S+\.pdf$/m },
+  'nestjs-module.ts': { prints: /^206 bytes 7-12\/13 ranges\n304$/m },
   'key-generators.ts': { prints: /^File\/data\/[0-9a-f-]{36}\n\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}$/m },
 }
 
