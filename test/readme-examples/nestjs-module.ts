@@ -6,7 +6,7 @@ import { InjectRepository, TypeOrmModule } from '@nestjs/typeorm'
 import { BytesFileSystemStorage } from '@attrstore/fs'
 import { AttrstoreModule, sendStoredObject, UploadStream } from '@attrstore/nestjs'
 import type { NestRequest, NestResponse } from '@attrstore/nestjs'
-import { StoredAttribute, StoredContent } from '@attrstore/typeorm'
+import { StoredAttribute, type StoredContent } from '@attrstore/typeorm'
 import { Column, Entity, PrimaryGeneratedColumn, type Repository } from 'typeorm'
 
 @Entity()
@@ -62,7 +62,7 @@ const app = await NestFactory.create(AppModule, { logger: ['error'] })
 await app.listen(0, '127.0.0.1')
 const url = `http://127.0.0.1:${app.getHttpServer().address().port}/attachments`
 const put = await fetch(`${url}/notes.txt`, { method: 'PUT', body: 'hello, ranges' })
-const { id } = await put.json()
+const { id } = (await put.json()) as { id: number }
 const part = await fetch(`${url}/${id}`, { headers: { range: 'bytes=7-12' } })
 console.log(part.status, part.headers.get('content-range'), await part.text()) // 206 bytes 7-12/13 ranges
 const etag = part.headers.get('etag')!

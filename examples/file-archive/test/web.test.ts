@@ -58,6 +58,47 @@ const SVG = Buffer.from(
   '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><script>document.title="ran"</script><circle cx="20" cy="20" r="18"/></svg>',
 )
 
+// What runs in the page is JavaScript text: the test's TypeScript has Node's types, not the DOM's.
+
+/** Two seconds of an animated canvas, recorded as WebM (a real video, made here), uploaded by the page. */
+const RECORD_AND_UPLOAD_VIDEO = `(async () => {
+  const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 })
+  const context = canvas.getContext('2d')
+  const recorder = new MediaRecorder(canvas.captureStream(30), { mimeType: 'video/webm' })
+  const chunks = []
+  recorder.ondataavailable = (event) => chunks.push(event.data)
+  let frame = 0
+  const draw = setInterval(() => {
+    context.fillStyle = 'hsl(' + ((frame * 9) % 360) + ', 80%, 50%)'
+    context.fillRect(0, 0, 320, 240)
+    context.fillStyle = '#000'
+    context.font = '48px sans-serif'
+    context.fillText(String(frame++), 20, 140)
+  }, 33)
+  recorder.start(250)
+  await new Promise((resolve) => setTimeout(resolve, 2000))
+  const stopped = new Promise((resolve) => (recorder.onstop = resolve))
+  recorder.stop()
+  await stopped
+  clearInterval(draw)
+  return window.archive.upload(new File(chunks, 'clip.webm', { type: 'video/webm' }))
+})()`
+
+/** Plays the previewed video past 0.3 s, then seeks to 1.5 s. */
+const PLAY_AND_SEEK = `(async () => {
+  const video = document.getElementById('player')
+  video.muted = true
+  await video.play()
+  await new Promise((resolve) => {
+    const check = () => (video.currentTime > 0.3 ? resolve() : setTimeout(check, 50))
+    check()
+  })
+  const seeked = new Promise((resolve) => video.addEventListener('seeked', resolve, { once: true }))
+  video.currentTime = 1.5
+  await seeked
+  return { playedTo: video.currentTime, width: video.videoWidth }
+})()`
+
 /** Runs `archive serve --port 0`; resolves with its URL once it listens. */
 function serve(
   env: Record<string, string>,
@@ -148,32 +189,7 @@ describe.skipIf(missing !== undefined)('the file-archive web page in Chromium', 
   }
 
   it('uploads a video the page records, through the server', async () => {
-    const uploaded = (await page.evaluate(async () => {
-      // Two seconds of an animated canvas, as WebM: a real video, made here.
-      const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 })
-      const context = canvas.getContext('2d')!
-      const recorder = new MediaRecorder(canvas.captureStream(30), { mimeType: 'video/webm' })
-      const chunks: Blob[] = []
-      recorder.ondataavailable = (event) => chunks.push(event.data)
-      let frame = 0
-      const draw = setInterval(() => {
-        context.fillStyle = `hsl(${(frame * 9) % 360}, 80%, 50%)`
-        context.fillRect(0, 0, 320, 240)
-        context.fillStyle = '#000'
-        context.font = '48px sans-serif'
-        context.fillText(String(frame++), 20, 140)
-      }, 33)
-      recorder.start(250)
-      await new Promise((resolve) => setTimeout(resolve, 2_000))
-      const stopped = new Promise((resolve) => (recorder.onstop = resolve))
-      recorder.stop()
-      await stopped
-      clearInterval(draw)
-      const video = new File(chunks, 'clip.webm', { type: 'video/webm' })
-      const archive = (window as unknown as { archive: { upload(file: File): Promise<unknown> } })
-        .archive
-      return archive.upload(video)
-    })) as { id: number; size: number }
+    const uploaded = (await page.evaluate(RECORD_AND_UPLOAD_VIDEO)) as { id: number; size: number }
     expect(uploaded.size).toBeGreaterThan(1000)
     await refreshed()
     expect(files.get('clip.webm')).toMatchObject({ mediaType: 'video/webm', size: uploaded.size })
@@ -185,9 +201,7 @@ describe.skipIf(missing !== undefined)('the file-archive web page in Chromium', 
       { name: 'drawing.svg', mimeType: 'image/svg+xml', buffer: SVG },
     ])
     await page.click('#upload-form button[type=submit]')
-    await page.waitForFunction(() =>
-      document.getElementById('status')!.textContent!.includes('2 file(s) uploaded'),
-    )
+    await page.locator('#status', { hasText: '2 file(s) uploaded' }).waitFor()
     await refreshed()
     expect(files.get('notes.pdf')).toMatchObject({ mediaType: 'application/pdf' })
     expect(files.get('drawing.svg')).toMatchObject({ mediaType: 'image/svg+xml', size: SVG.length })
@@ -200,21 +214,7 @@ describe.skipIf(missing !== undefined)('the file-archive web page in Chromium', 
     await page.locator('tr[data-name="clip.webm"] button.preview').click()
     const response = await served
     expect(response.headers()['content-disposition']).toMatch(/^inline/)
-    const played = await page.evaluate(async () => {
-      const video = document.getElementById('player') as HTMLVideoElement
-      video.muted = true
-      await video.play()
-      await new Promise<void>((resolve) => {
-        const check = () => (video.currentTime > 0.3 ? resolve() : setTimeout(check, 50))
-        check()
-      })
-      const seeked = new Promise((resolve) =>
-        video.addEventListener('seeked', resolve, { once: true }),
-      )
-      video.currentTime = 1.5
-      await seeked
-      return { playedTo: video.currentTime, width: video.videoWidth }
-    })
+    const played = (await page.evaluate(PLAY_AND_SEEK)) as { playedTo: number; width: number }
     expect(played.width).toBe(320)
     expect(played.playedTo).toBeGreaterThanOrEqual(1.4)
     const ranged = server.log.filter((line) =>
@@ -236,13 +236,11 @@ describe.skipIf(missing !== undefined)('the file-archive web page in Chromium', 
     expect(response.headers()['content-type']).toBe('application/pdf')
     expect(response.headers()['content-disposition']).toMatch(/^inline/)
     // Not an error page nor a download: the frame navigated to the document.
-    const frame = (await page.locator('iframe#document').elementHandle())!.contentFrame()
-    await page.waitForFunction((id) => {
-      const element = document.getElementById('document') as HTMLIFrameElement
-      return element.contentWindow?.location.pathname === `/files/${id}`
-    }, pdf.id)
+    const frame = () => page.frames().find((f) => f.url() === `${server.url}files/${pdf.id}`)
+    await expect.poll(frame, { timeout: STEP_TIMEOUT }).toBeDefined()
     // Chromium's PDF viewer holds the document: a page of that media type, in the frame.
-    expect(await (await frame)!.evaluate(() => document.contentType)).toBe('application/pdf')
+    await frame()!.waitForLoadState()
+    expect(await frame()!.evaluate('document.contentType')).toBe('application/pdf')
     const start = await page.evaluate(async (id) => {
       const bytes = new Uint8Array(await (await fetch(`/files/${id}`)).arrayBuffer())
       return new TextDecoder().decode(bytes.subarray(0, 8))

@@ -35,7 +35,7 @@ class DisposableStorage extends BytesFileSystemStorage {
 /** Saves a document in its own `onModuleInit`: the storage must be registered by then. */
 @Injectable()
 class SavesAtInit implements OnModuleInit {
-  savedKey: string | undefined
+  savedKey: string | null | undefined
   constructor(
     @Inject(getRepositoryToken(Document, 'archive'))
     private readonly documents: Repository<Document>,

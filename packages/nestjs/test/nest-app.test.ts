@@ -106,7 +106,8 @@ for (const [platform, createApp] of Object.entries(platforms)) {
         signal: AbortSignal.timeout(10_000),
       })
       expect(response.status).toBe(500)
-      const stored = await Array.fromAsync(storage.list())
+      const stored: string[] = []
+      for await (const object of storage.list()) stored.push(object.key)
       expect(stored).toHaveLength(1)
     })
 

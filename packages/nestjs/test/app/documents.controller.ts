@@ -32,7 +32,7 @@ export class DocumentsController {
     @Param('name') name: string,
     @Headers('content-type') mediaType: string | undefined,
     @UploadStream() body: Readable,
-  ): Promise<{ id: number; key: string | undefined }> {
+  ): Promise<{ id: number; key: string | null | undefined }> {
     const document = this.documents.create({
       name,
       mediaType: mediaType ?? 'application/octet-stream',
