@@ -1,5 +1,7 @@
+import type { AttributeStorage } from '@attrstore/core'
 import { sha256Hex } from '@attrstore/core/driver'
 import { StoredContent } from './content.js'
+import type { AttachmentOptions } from './options.js'
 
 /** What attrstore knows of one stored attribute of one entity object. */
 export interface AttachedState {
@@ -9,6 +11,10 @@ export interface AttachedState {
   value: unknown
   /** SHA-256 of `value` when it is bytes, to notice in-place edits of a loaded Buffer. */
   sha256?: string
+  /** The storage `key` lives in (absent for a null attribute): to serve it, see `attachedAttribute`. */
+  storage?: AttributeStorage
+  /** The attribute's options: its `contentType` and `fileName` tell how to serve it. */
+  options?: AttachmentOptions<never>
 }
 
 const states = new WeakMap<object, Map<string, AttachedState>>()

@@ -82,13 +82,13 @@ export class Attacher<Connection> {
     const storage = attribute.storage()
     const mode = options.load ?? 'eager'
     if (mode === 'none') {
-      attachState(entity, path, { key, value: key })
+      attachState(entity, path, { key, value: key, storage, options })
       return
     }
     if (mode === 'lazy') {
       const handle = new StoredContent(key, storage)
       access.setEntityValue(entity, handle)
-      attachState(entity, path, { key, value: handle })
+      attachState(entity, path, { key, value: handle, storage, options })
       return
     }
     return this.download(entity, attribute, storage, key)
@@ -115,7 +115,7 @@ export class Attacher<Connection> {
     })
     access.setEntityValue(entity, bytes)
     // The hash lets a later save notice in-place edits of this Buffer.
-    attachState(entity, path, { key, value: bytes, sha256 })
+    attachState(entity, path, { key, value: bytes, sha256, storage, options })
   }
 
   private limiterOf<Entity extends object>(
@@ -143,7 +143,10 @@ export class Attacher<Connection> {
       ...new Set(write.previous.filter((key): key is string => typeof key === 'string')),
     ]
     const storage = attribute.storage()
-    if (databaseEntity && keptUnchanged(entity, databaseEntity, access, value, state, storage))
+    if (
+      databaseEntity &&
+      keptUnchanged(entity, databaseEntity, access, value, state, storage, attribute.options)
+    )
       return
 
     let key: string | null = null
@@ -200,7 +203,12 @@ export class Attacher<Connection> {
       confirms: write.touchesRows,
       succeeded: () => {
         access.setEntityValue(entity, display)
-        attachState(entity, path, { key, value: display, ...(sha256 ? { sha256 } : {}) })
+        attachState(entity, path, {
+          key,
+          value: display,
+          ...(sha256 ? { sha256 } : {}),
+          ...(key === null ? {} : { storage, options: attribute.options }),
+        })
       },
       failed: () => {
         access.setEntityValue(entity, value)
@@ -222,6 +230,7 @@ function keptUnchanged<Entity extends object>(
   value: unknown,
   state: AttachedState | undefined,
   storage: AttributeStorage,
+  options: AttachmentOptions<Entity>,
 ): boolean {
   const current = access.getEntityValue(databaseEntity)
   const sameObject =
@@ -235,7 +244,12 @@ function keptUnchanged<Entity extends object>(
   access.setEntityValue(entity, shown)
   access.setEntityValue(databaseEntity, shown)
   if (shown !== value)
-    attachState(entity, access.propertyPath, { key: current as string, value: shown })
+    attachState(entity, access.propertyPath, {
+      key: current as string,
+      value: shown,
+      storage,
+      options,
+    })
   return true
 }
 

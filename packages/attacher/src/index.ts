@@ -1,6 +1,12 @@
 export { StoredContent } from './content.js'
 export { attachedState, getStorageKey } from './attached-state.js'
 export type { AttachedState } from './attached-state.js'
+export {
+  attachedAttribute,
+  AttributeNotAttachedError,
+  NullAttributeError,
+} from './attached-attribute.js'
+export type { AttachedObject } from './attached-attribute.js'
 export type { AttachmentOptions, LoadMode } from './options.js'
 export type {
   AttacherHost,

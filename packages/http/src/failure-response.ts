@@ -1,6 +1,48 @@
 import type { ServerResponse } from 'node:http'
 import type { AttrstoreErrorCode } from '@attrstore/core'
 
+/** What {@link SendObjectOptions.onError} is told with an error. */
+export interface SendFailure {
+  /** The key asked for; undefined when none was known (an entity attribute that is null or not attached). */
+  key: string | undefined
+  /** The status the client got (403, 404, 500, 503), or the one of the response that was cut. */
+  status: number
+  /** True when the failure came after the headers were sent: the client got a truncated body. */
+  afterHeaders: boolean
+}
+
+/** The hook that is told of every failure to serve (`SendObjectOptions.onError`). */
+export type FailureHook = (error: unknown, failure: SendFailure) => void
+
+/** Tells `hook` of a failure. A hook that throws must not take the server down: ignored. */
+export function tellFailure(
+  hook: FailureHook | undefined,
+  error: unknown,
+  failure: SendFailure,
+): void {
+  try {
+    hook?.(error, failure)
+  } catch {
+    // ignored, see above
+  }
+}
+
+/**
+ * Answers the failure `error` before anything was sent: its status (see
+ * {@link failureStatus}) with a plain body, and tells `hook`. Returns the status.
+ */
+export function answerFailure(
+  response: ServerResponse,
+  error: unknown,
+  key: string | undefined,
+  hook: FailureHook | undefined,
+): number {
+  const status = failureStatus(error)
+  sendPlainStatus(response, status)
+  tellFailure(hook, error, { key, status, afterHeaders: false })
+  return status
+}
+
 /**
  * The status a failure to serve an object answers: what the client may know, nothing of
  * why. Compared by `code`, which survives two copies of `@attrstore/core` in one process.

@@ -1,5 +1,19 @@
 export { sendObject } from './send-object.js'
-export type { SendFailure, SendObjectOptions, SendOutcome } from './send-object.js'
+export type { SendObjectOptions, SendOutcome } from './send-object.js'
+export { sendAttribute } from './send-attribute.js'
+export type { AttributePath } from './send-attribute.js'
+export { createUrlSigner, MIN_SECRET_BYTES, UrlSigner } from './url-signer.js'
+export type {
+  RejectionReason,
+  SignedGrant,
+  UrlSecret,
+  UrlSignerOptions,
+  Verification,
+} from './url-signer.js'
+export { serveSignedUrl, SignedUrlRejectedError } from './serve-signed-url.js'
+export type { ServeSignedUrlOptions } from './serve-signed-url.js'
+export { signedUrlFor } from './signed-url-for.js'
+export type { SignedUrlForOptions } from './signed-url-for.js'
 export {
   ACTIVE_CONTENT_POLICY,
   contentDispositionOf,
@@ -8,6 +22,7 @@ export {
 } from './safe-disposition.js'
 export type { Disposition, Presentation, PresentationRequest } from './safe-disposition.js'
 export { failureStatus } from './failure-response.js'
+export type { FailureHook, SendFailure } from './failure-response.js'
 export { readRangeRequest, contentRange, unsatisfiedContentRange } from './range.js'
 export type { RangeRequest } from './range.js'
 export { entityTagOf } from './entity-tag.js'

@@ -3,7 +3,12 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { AttributeStorage, ObjectStat } from '@attrstore/core'
 import { entityTagOf } from './entity-tag.js'
-import { failureStatus, sendPlainStatus } from './failure-response.js'
+import {
+  answerFailure,
+  sendPlainStatus,
+  tellFailure,
+  type FailureHook,
+} from './failure-response.js'
 import { evaluatePreconditions, rangeStillValid, type Validators } from './preconditions.js'
 import { contentRange, readRangeRequest, unsatisfiedContentRange } from './range.js'
 import { presentationOf, type Disposition } from './safe-disposition.js'
@@ -41,17 +46,7 @@ export interface SendObjectOptions {
    * goes away is no failure (see {@link SendOutcome.clientAborted}). Exceptions it throws
    * are ignored.
    */
-  onError?: ((error: unknown, failure: SendFailure) => void) | undefined
-}
-
-/** What {@link SendObjectOptions.onError} is told with an error. */
-export interface SendFailure {
-  /** The key asked for. */
-  key: string
-  /** The status the client got (404, 500, 503), or the one of the response that was cut. */
-  status: number
-  /** True when the failure came after the headers were sent: the client got a truncated body. */
-  afterHeaders: boolean
+  onError?: FailureHook | undefined
 }
 
 /** How {@link sendObject} answered. */
@@ -89,28 +84,20 @@ export async function sendObject(
   key: string,
   options: SendObjectOptions = {},
 ): Promise<SendOutcome> {
-  const failed = (error: unknown, status: number, afterHeaders: boolean): SendOutcome => {
-    try {
-      options.onError?.(error, { key, status, afterHeaders })
-    } catch {
-      // A logging hook that throws must not take the server down.
-    }
-    return { status, error }
-  }
   try {
-    return await answer(request, response, storage, key, options, failed)
+    return await answer(request, response, storage, key, options)
   } catch (error) {
     // A bug, or a storage that throws where it should reject: still an answer, never a hang.
     if (response.headersSent) {
       response.destroy()
-      return failed(error, response.statusCode, true)
+      tellFailure(options.onError, error, { key, status: response.statusCode, afterHeaders: true })
+      return { status: response.statusCode, error }
     }
     sendPlainStatus(response, 500)
-    return failed(error, 500, false)
+    tellFailure(options.onError, error, { key, status: 500, afterHeaders: false })
+    return { status: 500, error }
   }
 }
-
-type Failed = (error: unknown, status: number, afterHeaders: boolean) => SendOutcome
 
 async function answer(
   request: IncomingMessage,
@@ -118,7 +105,6 @@ async function answer(
   storage: AttributeStorage,
   key: string,
   options: SendObjectOptions,
-  failed: Failed,
 ): Promise<SendOutcome> {
   const method = request.method ?? 'GET'
   if (method !== 'GET' && method !== 'HEAD') {
@@ -130,9 +116,7 @@ async function answer(
   try {
     stat = await storage.stat(key)
   } catch (error) {
-    const status = failureStatus(error)
-    sendPlainStatus(response, status)
-    return failed(error, status, false)
+    return { status: answerFailure(response, error, key, options.onError), error }
   }
 
   const validators: Validators = {
@@ -222,9 +206,7 @@ async function answer(
     if (clientLeft) return { status, clientAborted: true }
     response.off('close', onClose)
     // The object went away between stat and read (a deletion), or the storage failed.
-    const failure = failureStatus(error)
-    sendPlainStatus(response, failure)
-    return failed(error, failure, false)
+    return { status: answerFailure(response, error, key, options.onError), error }
   }
   if (clientLeft || response.destroyed) {
     body.destroy()
@@ -243,7 +225,8 @@ async function answer(
     return { status }
   } catch (error) {
     if (clientLeft) return { status, clientAborted: true }
-    return failed(error, status, true)
+    tellFailure(options.onError, error, { key, status, afterHeaders: true })
+    return { status, error }
   } finally {
     response.off('close', onClose)
   }
