@@ -4,7 +4,7 @@ import { Controller, Get, Module, Param, ParseIntPipe, Put, Req, Res } from '@ne
 import { NestFactory } from '@nestjs/core'
 import { InjectRepository, TypeOrmModule } from '@nestjs/typeorm'
 import { BytesFileSystemStorage } from '@attrstore/fs'
-import { AttrstoreModule, sendStoredObject, UploadStream } from '@attrstore/nestjs'
+import { AttrstoreModule, sendStoredAttribute, UploadStream } from '@attrstore/nestjs'
 import type { NestRequest, NestResponse } from '@attrstore/nestjs'
 import { StoredAttribute, type StoredContent } from '@attrstore/typeorm'
 import { Column, Entity, PrimaryGeneratedColumn, type Repository } from 'typeorm'
@@ -13,7 +13,8 @@ import { Column, Entity, PrimaryGeneratedColumn, type Repository } from 'typeorm
 class Attachment {
   @PrimaryGeneratedColumn({ type: 'integer' }) id!: number
   @Column({ type: 'varchar' }) name!: string
-  @StoredAttribute({ load: 'lazy' }) data!: StoredContent | Readable
+  @StoredAttribute<Attachment>({ load: 'lazy', fileName: (attachment) => attachment.name })
+  data!: StoredContent | Readable
 }
 
 @Controller('attachments')
@@ -33,9 +34,8 @@ class AttachmentsController {
     @Req() req: NestRequest,
     @Res() res: NestResponse,
   ) {
-    const { name, data } = await this.attachments.findOneByOrFail({ id })
-    const { storage, key } = data as StoredContent // lazy: a handle, nothing downloaded
-    await sendStoredObject(req, res, storage, key, { fileName: name })
+    const attachment = await this.attachments.findOneByOrFail({ id }) // lazy: nothing downloaded
+    await sendStoredAttribute(req, res, attachment, 'data')
   }
 }
 

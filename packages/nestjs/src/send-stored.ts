@@ -1,21 +1,40 @@
 import type { AttributeStorage } from '@attrstore/core'
-import { sendObject, type SendObjectOptions, type SendOutcome } from '@attrstore/http'
+import {
+  sendAttribute,
+  sendObject,
+  type AttributePath,
+  type SendObjectOptions,
+  type SendOutcome,
+} from '@attrstore/http'
 import { nodeRequest, takeNodeResponse, type NestRequest, type NestResponse } from './platform.js'
 
+// Both run `@attrstore/http` on the platform's Node request and response: the handler
+// takes the response with `@Res()` (Nest then sends nothing itself), a Fastify reply is
+// hijacked. Neither rejects: failures answer 404, 503 or 500 themselves (`onError` logs).
+
 /**
- * Serves a storage's object from a Nest controller, on Express and on Fastify alike:
- * `@attrstore/http`'s `sendObject` (ranges, 304/412, 416, safe `Content-Disposition`,
- * `nosniff`, `HEAD`) on the platform's Node request and response. The handler takes the
- * response with `@Res()` (Nest then sends nothing itself); a Fastify reply is hijacked.
+ * Serves a stored attribute of a loaded entity from a Nest controller, on Express and on
+ * Fastify alike: `@attrstore/http`'s `sendAttribute` (ranges, 304/412, 416, a safe
+ * `Content-Disposition`, `nosniff`, `HEAD`; media type and file name from the
+ * attribute's `contentType` and `fileName` options). A null attribute answers 404.
  *
  * ```ts
- * @Get(':key') get(@Param('key') key: string, @Req() req: Request, @Res() res: Response) {
- *   return sendStoredObject(req, res, storage, key)
+ * @Get(':id') async get(@Param('id') id: string, @Req() req: Request, @Res() res: Response) {
+ *   await sendStoredAttribute(req, res, await this.files.findOneByOrFail({ id }), 'data')
  * }
  * ```
- *
- * Never rejects: failures answer 404, 503 or 500 themselves (see `onError` to log them).
  */
+export function sendStoredAttribute<Entity extends object>(
+  request: NestRequest,
+  response: NestResponse,
+  entity: Entity,
+  attribute: AttributePath<Entity>,
+  options?: SendObjectOptions,
+): Promise<SendOutcome> {
+  return sendAttribute(nodeRequest(request), takeNodeResponse(response), entity, attribute, options)
+}
+
+/** Serves an object of a storage by its key, as {@link sendStoredAttribute} does (`sendObject`). */
 export function sendStoredObject(
   request: NestRequest,
   response: NestResponse,

@@ -2,7 +2,8 @@
  * A NestJS application as a user writes one, on both of Nest's HTTP platforms: SQLite
  * (better-sqlite3) through `TypeOrmModule`, a filesystem storage registered by
  * `AttrstoreModule`, a controller that takes uploads as a streamed raw body and serves
- * downloads with `sendStoredAttribute` (ranges, conditional requests, HEAD).
+ * downloads with `sendStoredAttribute` (ranges, conditional requests, HEAD), and objects by
+ * key with `sendStoredObject`.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -61,6 +62,7 @@ for (const [platform, createApp] of Object.entries(platforms)) {
     let dataSource: DataSource
     let base: string
     let id: number
+    let key: string
     let etag: string
     let closed = false
 
@@ -96,6 +98,7 @@ for (const [platform, createApp] of Object.entries(platforms)) {
       expect(body.id).toBeGreaterThan(0)
       expect(await storage.read(body.key)).toEqual(CONTENT)
       id = body.id
+      key = body.key
     })
 
     it('refuses an upload whose body the platform parsed (JSON), storing nothing', async () => {
@@ -165,6 +168,21 @@ for (const [platform, createApp] of Object.entries(platforms)) {
       expect(response.headers.get('content-length')).toBe(String(CONTENT.length))
       expect(response.headers.get('etag')).toBe(etag)
       expect((await response.arrayBuffer()).byteLength).toBe(0)
+    })
+
+    it('serves an object by its key from the registered storage (sendStoredObject)', async () => {
+      const response = await fetch(`${base}/documents/by-key/${encodeURIComponent(key)}`, {
+        headers: { range: 'bytes=-10' },
+        signal: AbortSignal.timeout(10_000),
+      })
+      expect(response.status).toBe(206)
+      expect(Buffer.from(await response.arrayBuffer())).toEqual(CONTENT.subarray(-10))
+      const missing = await fetch(`${base}/documents/by-key/no-such-key`, {
+        signal: AbortSignal.timeout(10_000),
+      })
+      expect(missing.status).toBe(404)
+      expect(missing.headers.get('content-type')).toMatch(/^text\/plain/)
+      await missing.arrayBuffer()
     })
 
     it("leaves a missing row to Nest's exception filters (404 as JSON)", async () => {

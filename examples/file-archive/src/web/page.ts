@@ -19,7 +19,7 @@ export const ARCHIVE_PAGE = `<!doctype html>
 <body>
 <h1>file archive</h1>
 <p>Rows in the database, bytes in the storage, served by <code>@attrstore/http</code>'s
-<code>sendObject</code>: videos seek with range requests, PDFs show inline, anything a
+<code>sendAttribute</code>: videos seek with range requests, PDFs show inline, anything a
 browser would run (SVG, HTML) is downloaded.</p>
 <form id="upload-form">
   <input type="file" id="picker" multiple>

@@ -7,12 +7,11 @@
  * | `GET /` | the page ({@link ARCHIVE_PAGE}) |
  * | `GET /api/files` | the rows, as JSON |
  * | `PUT /files/<name>` | an upload: the body streams into the storage |
- * | `GET`/`HEAD /files/<id>` | the content, by `@attrstore/http`'s `sendObject`: ranges (video seeking), 304s, inline where that is safe (video, PDF, images), an attachment otherwise (SVG, HTML: they would run scripts in this origin); `?download` asks for an attachment |
+ * | `GET`/`HEAD /files/<id>` | the content, by `@attrstore/http`'s `sendAttribute`: ranges (video seeking), 304s, inline where that is safe (video, PDF, images), an attachment otherwise (SVG, HTML: they would run scripts in this origin); `?download` asks for an attachment |
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { isAttrstoreError } from '@attrstore/core'
-import { sendObject } from '@attrstore/http'
-import type { StoredContent } from '@attrstore/typeorm'
+import { sendAttribute } from '@attrstore/http'
 import type { Archive } from '../archive.js'
 import { listFiles } from '../commands/list.js'
 import { UserError } from '../errors.js'
@@ -70,11 +69,9 @@ async function route(
   if (file && /^\d+$/.test(file[1]!)) {
     const found = await archive.files.findOneBy({ id: Number(file[1]) })
     if (!found) return sendJson(response, 404, { error: 'no such file' })
-    // `data` is lazy: a handle on the object (its storage and key), nothing downloaded yet.
-    const content = found.data as StoredContent
-    await sendObject(request, response, content.storage, content.key, {
-      contentType: found.mediaType,
-      fileName: found.name,
+    // `data` is lazy: nothing is downloaded until sendAttribute streams it. Its media type
+    // and name come from the attribute's `contentType` and `fileName` options.
+    await sendAttribute(request, response, found, 'data', {
       disposition: url.searchParams.has('download') ? 'attachment' : 'inline',
     })
     return

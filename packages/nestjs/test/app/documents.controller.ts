@@ -3,6 +3,7 @@ import {
   Controller,
   Get,
   Headers,
+  Inject,
   NotFoundException,
   Param,
   ParseIntPipe,
@@ -11,21 +12,26 @@ import {
   Res,
 } from '@nestjs/common'
 import { InjectRepository } from '@nestjs/typeorm'
-import { getStorageKey, type StoredContent } from '@attrstore/typeorm'
+import { getStorageKey } from '@attrstore/typeorm'
 import type { Repository } from 'typeorm'
 import {
+  sendStoredAttribute,
   sendStoredObject,
+  StorageRegistrations,
   UploadStream,
   type NestRequest,
   type NestResponse,
 } from '@attrstore/nestjs'
 import { Document } from './document.entity.js'
 
-/** Uploads as a raw body (streamed to the storage), downloads through `sendStoredObject`. */
+/** Uploads as a raw body (streamed to the storage), downloads through `sendStoredAttribute` (by row) and `sendStoredObject` (by key). */
 @Controller('documents')
 export class DocumentsController {
   // An explicit token: no decorator metadata tells Nest the parameter's type.
-  constructor(@InjectRepository(Document) private readonly documents: Repository<Document>) {}
+  constructor(
+    @InjectRepository(Document) private readonly documents: Repository<Document>,
+    @Inject(StorageRegistrations) private readonly registrations: StorageRegistrations,
+  ) {}
 
   @Put(':name')
   async upload(
@@ -51,11 +57,16 @@ export class DocumentsController {
     const document = await this.documents.findOneBy({ id })
     // Thrown before the response is touched: Nest's exception filters still answer.
     if (!document) throw new NotFoundException(`no document ${id}`)
-    // `data` is lazy: a handle on the object (its storage and key), nothing downloaded yet.
-    const content = document.data as StoredContent
-    await sendStoredObject(request, response, content.storage, content.key, {
-      contentType: document.mediaType,
-      fileName: document.name,
-    })
+    await sendStoredAttribute(request, response, document, 'data')
+  }
+
+  /** By key, for the storage's own objects: the storage is the one the module registered. */
+  @Get('by-key/:key')
+  async byKey(
+    @Param('key') key: string,
+    @Req() request: NestRequest,
+    @Res() response: NestResponse,
+  ): Promise<void> {
+    await sendStoredObject(request, response, this.registrations.storageOf(Document, 'data')!, key)
   }
 }
