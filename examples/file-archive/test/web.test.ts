@@ -262,4 +262,10 @@ describe.skipIf(missing !== undefined)('the file-archive web page in Chromium', 
     expect(headers['content-disposition']).toMatch(/^attachment/)
     expect(headers['x-content-type-options']).toBe('nosniff')
   })
+
+  it('stops on SIGTERM, closing the archive, with exit code 0', async () => {
+    const exited = new Promise<number | null>((resolve) => server.child.once('exit', resolve))
+    server.child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+  })
 })
