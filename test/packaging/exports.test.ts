@@ -21,9 +21,10 @@ const packages: Array<[string, string[]]> = [
   ['@attrstore/s3', ['S3Storage']],
   ['@attrstore/typeorm', ['StoredAttribute', 'setStorage', 'getStorageKey', 'unsetStorage']],
   ['@attrstore/testing', ['startPostgres', 'startS3', 'InstrumentedStorage']],
+  ['@attrstore/http', ['sendObject', 'sendAttribute', 'createUrlSigner', 'serveSignedUrl']],
 ]
 
-const built = ['core', 'attacher', 'fs', 's3', 'typeorm', 'testing'].every((name) =>
+const built = ['core', 'attacher', 'fs', 's3', 'typeorm', 'testing', 'http'].every((name) =>
   existsSync(path.join(root, 'packages', name, 'dist', 'index.js')),
 )
 
