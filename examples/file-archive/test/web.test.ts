@@ -10,18 +10,20 @@
  * Needs Chromium at /usr/bin/chromium (Debian's `chromium`): skipped, saying so, where it
  * is missing, except under CI (CI set), where a missing browser fails.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const PACKAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const SCREENSHOT = path.resolve(PACKAGE_DIR, '../../test-results/file-archive-web.png')
 const CHROMIUM = '/usr/bin/chromium'
+const run = promisify(execFile)
 const STEP_TIMEOUT = 20_000
 
 const missing = existsSync(CHROMIUM)
@@ -98,6 +100,16 @@ const PLAY_AND_SEEK = `(async () => {
   await seeked
   return { playedTo: video.currentTime, width: video.videoWidth }
 })()`
+
+/** Runs an archive command to its end; resolves with its stdout. */
+async function archiveCli(args: string[], env: Record<string, string>): Promise<string> {
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@attrstore/source', 'src/main.ts', ...args],
+    { cwd: PACKAGE_DIR, env: { ...process.env, ...env }, timeout: 60_000 },
+  )
+  return stdout
+}
 
 /** Runs `archive serve --port 0`; resolves with its URL once it listens. */
 function serve(
@@ -263,9 +275,24 @@ describe.skipIf(missing !== undefined)('the file-archive web page in Chromium', 
     expect(headers['x-content-type-options']).toBe('nosniff')
   })
 
-  it('stops on SIGTERM, closing the archive, with exit code 0', async () => {
+  it('refuses a second upload under a taken name, storing nothing', async () => {
+    const refused = (await page.evaluate(async () => {
+      const response = await fetch('/files/drawing.svg', { method: 'PUT', body: 'other bytes' })
+      return { status: response.status, body: await response.text() }
+    })) as { status: number; body: string }
+    expect(refused.status).toBe(400)
+    expect(refused.body).toMatch(/already in the archive/)
+    await refreshed()
+    expect(files.get('drawing.svg')!.size).toBe(SVG.length)
+  })
+
+  it('stops on SIGTERM with exit code 0, leaving a consistent archive', async () => {
     const exited = new Promise<number | null>((resolve) => server.child.once('exit', resolve))
     server.child.kill('SIGTERM')
     expect(await exited).toBe(0)
+    const check = await archiveCli(['-q', 'check', '--deep', '--json'], {
+      ARCHIVE_DIR: path.join(work, 'archive'),
+    })
+    expect(JSON.parse(check)).toMatchObject({ rows: 3, objects: 3, orphans: [], consistent: true })
   })
 })
