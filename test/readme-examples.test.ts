@@ -114,6 +114,7 @@ const RUNS: Record<string, { files?: string[]; s3Bucket?: string; prints: RegExp
     files: ['scan.pdf'],
     prints: /^Scan\.data: accept \(image\/png\)\n1 scan saved$/m,
   },
+  'nestjs-module.ts': { prints: /^206 bytes 7-12\/13 ranges\n304$/m },
   'key-generators.ts': { prints: /^File\/data\/[0-9a-f-]{36}\n\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}$/m },
   'http-node.ts': { files: ['scan.pdf'], prints: /^206 bytes 0-7\/29 %PDF-1\.7$/m },
   'http-express.ts': { prints: /^200 "[0-9a-f]{64}" hello$/m },

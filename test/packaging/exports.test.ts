@@ -22,10 +22,11 @@ const packages: Array<[string, string[]]> = [
   ['@attrstore/typeorm', ['StoredAttribute', 'setStorage', 'getStorageKey', 'unsetStorage']],
   ['@attrstore/testing', ['startPostgres', 'startS3', 'InstrumentedStorage']],
   ['@attrstore/http', ['sendObject', 'sendAttribute', 'createUrlSigner', 'serveSignedUrl']],
+  ['@attrstore/nestjs', ['AttrstoreModule', 'sendStoredAttribute', 'UploadStream']],
 ]
 
-const built = ['core', 'attacher', 'fs', 's3', 'typeorm', 'testing', 'http'].every((name) =>
-  existsSync(path.join(root, 'packages', name, 'dist', 'index.js')),
+const built = ['core', 'attacher', 'fs', 's3', 'typeorm', 'testing', 'http', 'nestjs'].every(
+  (name) => existsSync(path.join(root, 'packages', name, 'dist', 'index.js')),
 )
 
 describe('built packages import from plain Node', () => {

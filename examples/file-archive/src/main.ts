@@ -10,6 +10,7 @@
  *   pnpm archive remove <name>...
  *   pnpm archive check [--deep] [--json]
  *   pnpm archive tour [--keep]
+ *   pnpm archive serve [--port N] [--host H]
  */
 import { parseArgs } from 'node:util'
 import { openArchive } from './archive.js'
@@ -19,6 +20,7 @@ import { importCommand } from './commands/import.js'
 import { listCommand } from './commands/list.js'
 import { removeCommand } from './commands/remove.js'
 import { replaceCommand } from './commands/replace.js'
+import { serveCommand } from './commands/serve.js'
 import type { CommandContext } from './commands/shared.js'
 import { showCommand } from './commands/show.js'
 import { tourCommand } from './commands/tour.js'
@@ -35,6 +37,7 @@ const USAGE = `usage: archive <command> [arguments]
   remove <name>...                                               delete files
   check [--deep] [--json]                                        is every row's object there?
   tour [--keep]                                                  all of the above on sample files
+  serve [--port N] [--host H]                                    a web page: list, upload, download, preview
 
 Configuration (environment): DATABASE_URL (PostgreSQL), AWS_S3_ENDPOINT_URL + AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY (MinIO or any S3 server), AWS credentials alone (AWS S3), ARCHIVE_BUCKET,
@@ -49,6 +52,7 @@ const ARITY: Record<string, [min: number, max: number]> = {
   remove: [1, Infinity],
   check: [0, 0],
   tour: [0, 0],
+  serve: [0, 0],
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -63,6 +67,8 @@ export async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       deep: { type: 'boolean' },
       keep: { type: 'boolean' },
+      port: { type: 'string' },
+      host: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -115,6 +121,9 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'remove':
         await removeCommand(context, rest)
+        return EXIT.ok
+      case 'serve':
+        await serveCommand(context, { port: values.port, host: values.host })
         return EXIT.ok
       case 'check': {
         const report = await checkCommand(context, { deep: values.deep, json: values.json })

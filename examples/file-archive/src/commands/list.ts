@@ -1,4 +1,5 @@
 /** `list`: every file, from the rows alone. The entity is lazy: nothing is downloaded. */
+import type { Archive } from '../archive.js'
 import type { File } from '../entity.js'
 import { formatBytes } from '../progress.js'
 import type { CommandContext } from './shared.js'
@@ -12,12 +13,10 @@ export interface ListedFile {
   updatedAt: string
 }
 
-export async function listCommand(
-  context: CommandContext,
-  options: { json?: boolean | undefined } = {},
-): Promise<ListedFile[]> {
-  const files: File[] = await context.archive.files.find({ order: { name: 'ASC' } })
-  const listed = files.map((file) => ({
+/** Every file's row, by name (also what the web page lists). */
+export async function listFiles(archive: Archive): Promise<ListedFile[]> {
+  const files: File[] = await archive.files.find({ order: { name: 'ASC' } })
+  return files.map((file) => ({
     id: file.id,
     name: file.name,
     mediaType: file.mediaType,
@@ -25,6 +24,13 @@ export async function listCommand(
     sha256: file.sha256,
     updatedAt: file.updatedAt.toISOString(),
   }))
+}
+
+export async function listCommand(
+  context: CommandContext,
+  options: { json?: boolean | undefined } = {},
+): Promise<ListedFile[]> {
+  const listed = await listFiles(context.archive)
   if (options.json) {
     context.print(JSON.stringify(listed, null, 2))
     return listed

@@ -1,0 +1,7 @@
+export { AttrstoreModule } from './attrstore-module.js'
+export type { AttrstoreModuleAsyncOptions, DataSourceSelection } from './attrstore-module.js'
+export { StorageRegistrations, ATTRSTORE_OPTIONS } from './storage-registrations.js'
+export type { AttrstoreModuleOptions, StorageRegistration } from './storage-registrations.js'
+export { sendStoredAttribute, sendStoredObject } from './send-stored.js'
+export { UploadStream, uploadStreamOf } from './upload-stream.js'
+export type { NestRequest, NestResponse } from './platform.js'
