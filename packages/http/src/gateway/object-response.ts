@@ -64,7 +64,7 @@ export async function respondWithObject(object: ObjectRequest): Promise<void> {
     )
   for (const name of overrides) {
     try {
-      validateHeaderValue(OVERRIDES[name as keyof typeof OVERRIDES], parameter(query, name))
+      validateHeaderValue(OVERRIDES[name as keyof typeof OVERRIDES], parameter(query, name)!)
     } catch {
       // CR LF would start a header of the caller's choosing: refused before anything is sent.
       throw invalidArgument(`Invalid value for ${name}`, name, parameter(query, name))
