@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto'
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { once } from 'node:events'
+import {
+  keyEnd,
+  keyStart,
+  readRecords,
+  RecordCursor,
+  recordEnd,
+  recordLength,
+  RecordWriter,
+  writeRecord,
+} from './listing-records.js'
 import { compareUtf8 } from './utf8-order.js'
 
 /**
@@ -23,6 +31,8 @@ export interface SnapshotPage {
 export interface ListingSnapshotsOptions {
   /** Entries sorted in memory at once (one run of the external sort). Default 50,000. */
   runEntries?: number
+  /** The bytes of one run's buffer (a run also ends when it is full). Default 4 MiB. */
+  runBytes?: number
   /** How long an unused snapshot is kept for the next page. Default 10 minutes. */
   ttlMs?: number
 }
@@ -30,24 +40,83 @@ export interface ListingSnapshotsOptions {
 const byKey = (a: ListingEntry, b: ListingEntry): number => compareUtf8(a[0], b[0])
 
 /**
+ * One run of the external sort: records encoded into one buffer, reused from run to run,
+ * and sorted as bytes (UTF-8 byte order is S3's order) through an array of offsets.
+ */
+class SortRun {
+  private buffer: Buffer
+  private readonly offsets: Uint32Array
+  private used = 0
+  count = 0
+
+  constructor(entries: number, bytes: number) {
+    this.buffer = Buffer.allocUnsafe(bytes)
+    this.offsets = new Uint32Array(entries)
+  }
+
+  /** Whether `entry` still fits (an empty run takes any entry, growing for a huge one). */
+  fits(entry: ListingEntry): boolean {
+    const length = recordLength(entry)
+    if (this.count === 0 && length > this.buffer.length) this.buffer = Buffer.allocUnsafe(length)
+    return this.count < this.offsets.length && this.used + length <= this.buffer.length
+  }
+
+  add(entry: ListingEntry): void {
+    this.offsets[this.count++] = this.used
+    this.used = writeRecord(this.buffer, this.used, entry)
+  }
+
+  /** Writes the run sorted, each key once, and empties it. */
+  async writeSorted(out: RecordWriter): Promise<void> {
+    const buffer = this.buffer
+    const sorted = this.offsets.subarray(0, this.count)
+    sorted.sort((a, b) =>
+      buffer.compare(buffer, keyStart(b), keyEnd(buffer, b), keyStart(a), keyEnd(buffer, a)),
+    )
+    let previous = -1
+    for (const at of sorted) {
+      if (
+        previous !== -1 &&
+        buffer.compare(
+          buffer,
+          keyStart(previous),
+          keyEnd(buffer, previous),
+          keyStart(at),
+          keyEnd(buffer, at),
+        ) === 0
+      )
+        continue
+      const written = out.copy(buffer, at, recordEnd(buffer, at))
+      if (written) await written
+      previous = at
+    }
+    this.count = 0
+    this.used = 0
+  }
+}
+
+/**
  * Sorted listings with flat memory. The storage contract lists in no order, S3 lists in
  * UTF-8 byte order, page by page: a listing of more than one page is read once from the
  * storage and sorted on disk (an external merge sort: runs of `runEntries` sorted in
  * memory, written to temporary files, merged), and the following pages are read from the
  * sorted file at the byte offset the continuation token carries. Memory is bounded by one
- * run whatever the number of objects; the price is a full scan of the prefix before the
- * first page, and disk space for the snapshot (about 80 bytes an object) until it expires.
- * A listing that fits in one page never touches the disk.
+ * run's buffer whatever the number of objects (the entries live as bytes there, not as
+ * strings and arrays the garbage collector must keep and copy); the price is a full scan
+ * of the prefix before the first page, and disk space for the snapshot (about 65 bytes an
+ * object) until it expires. A listing that fits in one page never touches the disk.
  */
 export class ListingSnapshots {
   private directory: Promise<string> | undefined
   private readonly snapshots = new Map<string, { file: string; usedAt: number }>()
   private readonly runEntries: number
+  private readonly runBytes: number
   private readonly ttlMs: number
   private readonly sweeper: NodeJS.Timeout
 
   constructor(options: ListingSnapshotsOptions = {}) {
     this.runEntries = options.runEntries ?? 50_000
+    this.runBytes = options.runBytes ?? 4 * 1024 * 1024
     this.ttlMs = options.ttlMs ?? 10 * 60_000
     this.sweeper = setInterval(() => void this.sweep(), Math.min(this.ttlMs, 60_000))
     this.sweeper.unref()
@@ -59,24 +128,34 @@ export class ListingSnapshots {
    */
   async first(entries: AsyncIterable<ListingEntry>, limit: number): Promise<SnapshotPage> {
     const runs: string[] = []
-    let run: ListingEntry[] = []
-    let seen = new Set<string>()
+    const run = new SortRun(this.runEntries, this.runBytes)
+    // Common prefixes repeat (one entry for each object under them): kept once a run.
+    let prefixes = new Set<string>()
+    // Until the listing outgrows one page, its entries stay as they are.
+    let small: ListingEntry[] | undefined = []
+    const toRun = async (entry: ListingEntry): Promise<void> => {
+      if (!run.fits(entry)) {
+        runs.push(await this.writeRun(run))
+        prefixes = new Set(entry[1] === undefined ? [entry[0]] : [])
+      }
+      run.add(entry)
+    }
     try {
       for await (const entry of entries) {
-        if (seen.has(entry[0])) continue
-        seen.add(entry[0])
-        run.push(entry)
-        if (run.length >= this.runEntries) {
-          runs.push(await this.writeRun(run))
-          run = []
-          seen = new Set()
+        if (entry[1] === undefined) {
+          if (prefixes.has(entry[0])) continue
+          prefixes.add(entry[0])
+        }
+        if (!small) await toRun(entry)
+        else if (small.push(entry) > limit) {
+          for (const kept of small) await toRun(kept)
+          small = undefined
         }
       }
-      run.sort(byKey)
-      if (runs.length === 0 && run.length <= limit) return { entries: run, truncated: false }
+      if (small) return { entries: dedupe(small.sort(byKey)), truncated: false }
       const snapshot = randomUUID()
-      const file = path.join(await this.workDirectory(), `${snapshot}.jsonl`)
-      if (runs.length === 0) await writeLines(file, run)
+      const file = path.join(await this.workDirectory(), `${snapshot}.records`)
+      if (runs.length === 0) await writeFile(file, (out) => run.writeSorted(out))
       else {
         runs.push(await this.writeRun(run))
         await mergeRuns(runs, file)
@@ -93,13 +172,19 @@ export class ListingSnapshots {
     const found = this.snapshots.get(snapshot)
     if (!found) return undefined
     found.usedAt = Date.now()
+    const file = await open(found.file).catch(() => undefined)
+    if (!file) return undefined // swept meanwhile
     const entries: ListingEntry[] = []
     let end = offset
-    for await (const line of readLines(found.file, offset)) {
-      if (entries.length === limit)
-        return { entries, truncated: true, resume: { snapshot, offset: end } }
-      entries.push(line.entry)
-      end = line.end
+    try {
+      for await (const record of readRecords(file, offset)) {
+        if (entries.length === limit)
+          return { entries, truncated: true, resume: { snapshot, offset: end } }
+        entries.push(record.entry)
+        end = record.end
+      }
+    } finally {
+      await file.close()
     }
     // The last page: the snapshot has served its listing.
     this.snapshots.delete(snapshot)
@@ -129,78 +214,77 @@ export class ListingSnapshots {
     return this.directory
   }
 
-  private async writeRun(run: ListingEntry[]): Promise<string> {
-    run.sort(byKey)
-    const file = path.join(await this.workDirectory(), `run-${randomUUID()}.jsonl`)
-    await writeLines(file, run)
+  private async writeRun(run: SortRun): Promise<string> {
+    const file = path.join(await this.workDirectory(), `run-${randomUUID()}.records`)
+    await writeFile(file, (out) => run.writeSorted(out))
     return file
   }
 }
 
-async function write(out: WriteStream, line: string): Promise<void> {
-  if (!out.write(line)) await once(out, 'drain')
+/** Sorted entries, each key once. */
+function dedupe(sorted: ListingEntry[]): ListingEntry[] {
+  return sorted.filter((entry, n) => n === 0 || entry[0] !== sorted[n - 1]![0])
 }
 
-async function writeLines(file: string, entries: Iterable<ListingEntry>): Promise<void> {
-  const out = createWriteStream(file)
+async function writeFile(file: string, fill: (out: RecordWriter) => Promise<void>): Promise<void> {
+  const handle = await open(file, 'w')
   try {
-    for (const entry of entries) await write(out, `${JSON.stringify(entry)}\n`)
+    const out = new RecordWriter(handle)
+    await fill(out)
+    await out.flush()
   } finally {
-    out.end()
-    await once(out, 'close')
-  }
-}
-
-/** The lines of a file of JSON lines from a byte offset, each with the offset after it. */
-async function* readLines(
-  file: string,
-  start: number,
-): AsyncGenerator<{ entry: ListingEntry; end: number }> {
-  // JSON escapes newlines, and 0x0A never occurs inside a UTF-8 sequence: split on bytes.
-  const input = createReadStream(file, { start, highWaterMark: 64 * 1024 })
-  let pending: Buffer = Buffer.alloc(0)
-  let offset = start
-  try {
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      let data = pending.length ? Buffer.concat([pending, chunk]) : chunk
-      let newline: number
-      while ((newline = data.indexOf(0x0a)) !== -1) {
-        offset += newline + 1
-        yield { entry: JSON.parse(data.toString('utf8', 0, newline)) as ListingEntry, end: offset }
-        data = data.subarray(newline + 1)
-      }
-      pending = Buffer.from(data)
-    }
-  } finally {
-    input.destroy()
+    await handle.close()
   }
 }
 
 /** Merges sorted runs into one sorted file, dropping repeated keys (common prefixes). */
 async function mergeRuns(runs: string[], file: string): Promise<void> {
-  const heads = runs.map((run) => readLines(run, 0))
-  const current = await Promise.all(heads.map(async (lines) => (await lines.next()).value))
-  const out = createWriteStream(file)
-  let last: string | undefined
+  const handles: FileHandle[] = []
   try {
-    for (;;) {
-      // Few runs (a million entries make 20): a linear scan for the smallest head is enough.
-      let smallest = -1
-      for (let i = 0; i < current.length; i++)
-        if (
-          current[i] &&
-          (smallest === -1 || byKey(current[i]!.entry, current[smallest]!.entry) < 0)
-        )
-          smallest = i
-      if (smallest === -1) break
-      const { entry } = current[smallest]!
-      if (entry[0] !== last) await write(out, `${JSON.stringify(entry)}\n`)
-      last = entry[0]
-      current[smallest] = (await heads[smallest]!.next()).value
-    }
+    for (const run of runs) handles.push(await open(run))
+    const cursors: (RecordCursor | undefined)[] = handles.map((handle) => new RecordCursor(handle))
+    for (let i = 0; i < cursors.length; i++) if (!(await cursors[i]!.fill())) cursors[i] = undefined
+    // The key written last, to drop its repeats.
+    let last = Buffer.alloc(0)
+    let lastLength = -1
+    await writeFile(file, async (out) => {
+      for (;;) {
+        // Few runs (a million entries make 20): a linear scan for the smallest head is enough.
+        let smallest: RecordCursor | undefined
+        let index = -1
+        for (let i = 0; i < cursors.length; i++) {
+          const cursor = cursors[i]
+          if (cursor && (!smallest || compareKeys(cursor, smallest) < 0)) {
+            smallest = cursor
+            index = i
+          }
+        }
+        if (!smallest) break
+        const { buffer, at } = smallest
+        const start = keyStart(at)
+        const end = keyEnd(buffer, at)
+        if (lastLength === -1 || buffer.compare(last, 0, lastLength, start, end) !== 0) {
+          const written = out.copy(buffer, at, smallest.end)
+          if (written) await written
+          if (last.length < end - start) last = Buffer.allocUnsafe(Math.max(end - start, 1024))
+          lastLength = buffer.copy(last, 0, start, end)
+        }
+        const more = smallest.next()
+        if (!(more === true || (more !== false && (await more)))) cursors[index] = undefined
+      }
+    })
   } finally {
-    await Promise.all(heads.map((lines) => lines.return(undefined)))
-    out.end()
-    await once(out, 'close')
+    await Promise.all(handles.map((handle) => handle.close()))
   }
+}
+
+/** The order of two cursors' current keys, as bytes. */
+function compareKeys(a: RecordCursor, b: RecordCursor): number {
+  return a.buffer.compare(
+    b.buffer,
+    keyStart(b.at),
+    keyEnd(b.buffer, b.at),
+    keyStart(a.at),
+    keyEnd(a.buffer, a.at),
+  )
 }

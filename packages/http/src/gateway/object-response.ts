@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { validateHeaderValue, type IncomingMessage, type ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import { isAttrstoreError, type ObjectStat } from '@attrstore/core'
 import { entityTagOf } from '../entity-tag.js'
@@ -6,7 +6,7 @@ import { evaluatePreconditions, rangeStillValid } from '../preconditions.js'
 import { contentRange, readRangeRequest, unsatisfiedContentRange } from '../range.js'
 import type { ContentHashes } from './content-hashes.js'
 import { parameter, type QueryParameters } from './request-target.js'
-import { noSuchKey, S3Error } from './s3-error.js'
+import { invalidArgument, noSuchKey, S3Error } from './s3-error.js'
 import type { ServedBucket } from './served-buckets.js'
 
 /** `response-*` query parameters and the headers they set, as S3 honours them. */
@@ -62,6 +62,14 @@ export async function respondWithObject(object: ObjectRequest): Promise<void> {
       'InvalidRequest',
       'Request specific response headers cannot be used for anonymous GET requests.',
     )
+  for (const name of overrides) {
+    try {
+      validateHeaderValue(OVERRIDES[name as keyof typeof OVERRIDES], parameter(query, name)!)
+    } catch {
+      // CR LF would start a header of the caller's choosing: refused before anything is sent.
+      throw invalidArgument(`Invalid value for ${name}`, name, parameter(query, name))
+    }
+  }
   const stat = await visibleObject(bucket, key)
   const sha256 = await object.hashes.of(bucket.storage, stat)
   const etag = entityTagOf(sha256)

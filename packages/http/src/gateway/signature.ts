@@ -141,6 +141,9 @@ export class SignatureVerifier {
   }
 
   private secretOf(claimed: Claimed): string {
+    // S3 requires the host signed: else a signature is good for any server that shares the key.
+    if (!claimed.signedHeaders.includes('host'))
+      throw malformed('The authorization header is malformed; SignedHeaders must include host.')
     if (claimed.region !== this.region)
       throw malformed(
         `The authorization header is malformed; the region '${claimed.region}' is wrong; expecting '${this.region}'`,
