@@ -117,6 +117,12 @@ function receiveForm(
     parser.on('close', () => {
       if (!sawFile) finish(refused(400, 'the form has no file'))
     })
+    // pipe() forwards no end to a parser whose source is cut off (a client that leaves
+    // mid-body): destroy it, which fails the file stream, so the write stops and keeps
+    // nothing, instead of waiting for bytes that never come.
+    request.once('close', () => {
+      if (!request.readableEnded) parser.destroy(new Error('the request ended before its body'))
+    })
     request.pipe(parser)
   })
 }

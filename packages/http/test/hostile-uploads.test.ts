@@ -1,0 +1,125 @@
+/**
+ * The upload endpoint of `withUploadEndpoint` against a hostile client, over real sockets:
+ * bodies that are cut off, that lie about their length, that never end, concurrent uploads
+ * to one URL. Nothing partial may be stored, no temporary file left, no handler left hanging.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BytesFileSystemStorage } from '@attrstore/fs'
+import { withUploadEndpoint, type UploadEndpointStorage } from '../src/index.js'
+import { serve, type Served } from './support/serve.js'
+
+const SECRET = 'a secret of more than thirty-two bytes, for tests'
+
+let root: string
+let served: Served
+let storages: Record<'PUT' | 'POST', UploadEndpointStorage>
+/** Every handleUpload call: settled or not. */
+const handling: { settled: boolean }[] = []
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'attrstore-hostile-uploads-'))
+  served = await serve((request, response) => {
+    const storage = request.url?.startsWith('/post') ? storages.POST : storages.PUT
+    const call = { settled: false }
+    handling.push(call)
+    void storage.handleUpload(request, response).finally(() => (call.settled = true))
+  })
+  const files = new BytesFileSystemStorage({ root })
+  storages = {
+    PUT: withUploadEndpoint(files, { baseUrl: `${served.url}/put`, secret: SECRET }),
+    POST: withUploadEndpoint(files, {
+      baseUrl: `${served.url}/post`,
+      secret: SECRET,
+      method: 'POST',
+    }),
+  }
+})
+
+afterAll(async () => {
+  await served?.close()
+  if (root) await rm(root, { recursive: true, force: true })
+})
+
+async function storedKeys(): Promise<string[]> {
+  const keys: string[] = []
+  for await (const entry of storages.PUT.list()) keys.push(entry.key)
+  return keys
+}
+
+async function temporaryFiles(): Promise<string[]> {
+  return readdir(path.join(root, '.attrstore', 'tmp')).catch(() => [])
+}
+
+/** Sends `head` then `body` on a raw socket, then closes it without finishing the body. */
+async function sendAndHangUp(head: string, body: Buffer): Promise<void> {
+  const url = new URL(served.url)
+  const socket = connect(Number(url.port), url.hostname)
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('error', reject)
+  })
+  socket.write(head)
+  socket.write(body)
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  socket.destroy()
+}
+
+async function settledHandlers(timeoutMs = 3000): Promise<boolean> {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (handling.every((call) => call.settled)) return true
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  return false
+}
+
+function requestHead(url: URL, headers: Record<string, string>, method: string): string {
+  const lines = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`]
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`)
+  return `${lines.join('\r\n')}\r\n\r\n`
+}
+
+describe('uploads cut off mid-body', () => {
+  it('PUT: the handler settles, nothing is stored, no temporary file is left', async () => {
+    const upload = await storages.PUT.createDirectUpload({ maxSize: 1 << 20, expiresIn: 60 })
+    const url = new URL(upload.url)
+    await sendAndHangUp(
+      requestHead(url, { 'content-length': String(1 << 20) }, 'PUT'),
+      Buffer.alloc(64 * 1024, 1),
+    )
+    expect(await settledHandlers(), 'a handler never settled').toBe(true)
+    expect(await storedKeys()).not.toContain(upload.key)
+    expect(await temporaryFiles()).toEqual([])
+  })
+
+  it('POST multipart: the handler settles, nothing is stored, no temporary file is left', async () => {
+    const upload = await storages.POST.createDirectUpload({ maxSize: 1 << 20, expiresIn: 60 })
+    const url = new URL(upload.url)
+    const boundary = 'xxBOUNDARYxx'
+    const partHead =
+      `--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="a.bin"\r\n` +
+      'content-type: application/octet-stream\r\n\r\n'
+    await sendAndHangUp(
+      requestHead(
+        url,
+        {
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+          'transfer-encoding': 'chunked',
+        },
+        'POST',
+      ),
+      Buffer.concat([
+        Buffer.from(`${(partHead.length + 65536).toString(16)}\r\n${partHead}`),
+        Buffer.alloc(65536, 1),
+        Buffer.from('\r\n'),
+      ]),
+    )
+    expect(await settledHandlers(), 'a handler never settled').toBe(true)
+    expect(await storedKeys()).not.toContain(upload.key)
+    expect(await temporaryFiles()).toEqual([])
+  })
+})
