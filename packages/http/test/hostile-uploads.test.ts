@@ -123,3 +123,63 @@ describe('uploads cut off mid-body', () => {
     expect(await temporaryFiles()).toEqual([])
   })
 })
+
+/** Sends `body` to an upload URL with fetch; a stream body is sent chunked. */
+async function put(
+  url: string,
+  body: Buffer | ReadableStream<Uint8Array>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: 'PUT',
+    body,
+    headers,
+    ...(body instanceof Buffer ? {} : { duplex: 'half' }),
+  } as RequestInit)
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+}
+
+function chunked(total: number, chunk = 16 * 1024): ReadableStream<Uint8Array> {
+  let sent = 0
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= total) return controller.close()
+      const size = Math.min(chunk, total - sent)
+      sent += size
+      controller.enqueue(new Uint8Array(size).fill(7))
+    },
+  })
+}
+
+describe('uploads that break the limits or the write-once rule', () => {
+  it('PUT chunked (no Content-Length) over maxSize: 413, nothing stored, no temporary file', async () => {
+    const upload = await storages.PUT.createDirectUpload({ maxSize: 10_000, expiresIn: 60 })
+    const sent = await put(upload.url, chunked(200_000))
+    expect(sent.status).toBe(413)
+    expect(await storedKeys()).not.toContain(upload.key)
+    expect(await temporaryFiles()).toEqual([])
+  })
+
+  it('a second send to a used URL: 409, the first upload untouched', async () => {
+    const upload = await storages.PUT.createDirectUpload({ maxSize: 100, expiresIn: 60 })
+    expect((await put(upload.url, Buffer.from('first'))).status).toBe(201)
+    expect(await put(upload.url, Buffer.from('second'))).toMatchObject({ status: 409 })
+    expect((await storages.PUT.read(upload.key)).toString()).toBe('first')
+  })
+
+  it('concurrent sends to one URL: one wins (201), the others 409, its bytes and SHA-256 intact', async () => {
+    const upload = await storages.PUT.createDirectUpload({ maxSize: 1 << 20, expiresIn: 60 })
+    const bodies = [1, 2, 3, 4].map((n) => Buffer.alloc(200_000, n))
+    const sent = await Promise.all(bodies.map((body) => put(upload.url, body)))
+    const statuses = sent.map((answer) => answer.status).sort()
+    expect(statuses).toEqual([201, 409, 409, 409])
+    const winner = bodies[sent.findIndex((answer) => answer.status === 201)]!
+    const stored = await storages.PUT.read(upload.key)
+    expect(stored.equals(winner)).toBe(true)
+    expect((await storages.PUT.verify(upload.key)).verified).toBe(true)
+    expect(sent.find((answer) => answer.status === 201)!.body.sha256).toBe(
+      (await storages.PUT.stat(upload.key)).sha256,
+    )
+    expect(await temporaryFiles()).toEqual([])
+  })
+})
