@@ -34,6 +34,9 @@ function send(request: IncomingMessage, response: ServerResponse, answer: Answer
 
 const refused = (status: number, error: string): Answer => ({ status, body: { error } })
 
+/** What a multipart form may hold besides its file: boundaries, part headers, small fields. */
+const FORM_OVERHEAD = 64 * 1024
+
 /**
  * Takes one upload sent to a URL signed by {@link withUploadEndpoint}: `PUT` with the raw
  * body, or `POST` multipart/form-data with one file field. The body is streamed into
@@ -69,7 +72,10 @@ async function receive(
     return refused(403, read.refused === 'expired' ? 'the upload URL expired' : 'invalid signature')
   const { grant } = read
   const length = Number(request.headers['content-length'])
-  if (Number.isFinite(length) && length > grant.maxSize + (grant.method === 'POST' ? 64 * 1024 : 0))
+  if (
+    Number.isFinite(length) &&
+    length > grant.maxSize + (grant.method === 'POST' ? FORM_OVERHEAD : 0)
+  )
     return refused(413, `the body is over ${grant.maxSize} bytes`)
   if (grant.method === 'PUT') {
     const declared = request.headers['content-type']
@@ -93,8 +99,18 @@ function receiveForm(
     const finish = (answer: Answer): void => {
       if (settled) return
       settled = true
+      request.off('data', count)
       request.unpipe(parser)
       resolve(answer)
+    }
+    // The same bound as the Content-Length check, for a form sent chunked: the parts the
+    // parser skips (other files, fields past its limits) are no reason to read on forever.
+    let received = 0
+    const count = (chunk: Buffer): void => {
+      received += chunk.length
+      if (received <= grant.maxSize + FORM_OVERHEAD) return
+      finish(refused(413, `the body is over ${grant.maxSize} bytes`))
+      parser.destroy()
     }
     const parser = busboy({
       headers: request.headers,
@@ -123,6 +139,7 @@ function receiveForm(
     request.once('close', () => {
       if (!request.readableEnded) parser.destroy(new Error('the request ended before its body'))
     })
+    request.on('data', count)
     request.pipe(parser)
   })
 }

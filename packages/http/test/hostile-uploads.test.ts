@@ -183,3 +183,85 @@ describe('uploads that break the limits or the write-once rule', () => {
     expect(await temporaryFiles()).toEqual([])
   })
 })
+
+/** A multipart/form-data body of `parts`, sent with fetch (chunked when `stream`). */
+async function postForm(
+  url: string,
+  parts: { name: string; fileName?: string; type?: string; content: Buffer }[],
+  stream = false,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const boundary = 'hostileBoundary42'
+  const chunks: Buffer[] = []
+  for (const part of parts) {
+    const disposition =
+      `form-data; name="${part.name}"` +
+      (part.fileName === undefined ? '' : `; filename="${part.fileName}"`)
+    chunks.push(
+      Buffer.from(
+        `--${boundary}\r\ncontent-disposition: ${disposition}\r\n` +
+          (part.type === undefined ? '' : `content-type: ${part.type}\r\n`) +
+          '\r\n',
+      ),
+      part.content,
+      Buffer.from('\r\n'),
+    )
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`))
+  const body = Buffer.concat(chunks)
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    body: stream
+      ? new ReadableStream({
+          start(controller) {
+            for (let at = 0; at < body.length; at += 64 * 1024)
+              controller.enqueue(body.subarray(at, at + 64 * 1024))
+            controller.close()
+          },
+        })
+      : body,
+    ...(stream ? { duplex: 'half' } : {}),
+  } as RequestInit)
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+}
+
+describe('multipart forms a client crafts', () => {
+  it('fields before and after the file, two files: the first file is stored, nothing else', async () => {
+    const upload = await storages.POST.createDirectUpload({ maxSize: 100, expiresIn: 60 })
+    const before = await storedKeys()
+    const sent = await postForm(upload.url, [
+      { name: 'x'.repeat(5000), content: Buffer.from('a field with a huge name') },
+      { name: 'file', fileName: '../../etc/passwd', content: Buffer.from('the first file') },
+      { name: 'again', fileName: 'b.txt', content: Buffer.from('a second file') },
+      { name: 'after', content: Buffer.from('a field after the files') },
+    ])
+    expect(sent).toMatchObject({ status: 201, body: { key: upload.key } })
+    expect((await storages.POST.read(upload.key)).toString()).toBe('the first file')
+    expect((await storedKeys()).length).toBe(before.length + 1)
+  })
+
+  it('the same form is refused whether or not it declares its length: 413 past maxSize plus the form overhead', async () => {
+    // The Content-Length check refuses a form over maxSize + 64 KiB; a chunked form of
+    // the same bytes (fields the parser skips) must not get further.
+    const padding = { name: 'pad', content: Buffer.alloc(200 * 1024, 'p') }
+    const file = { name: 'file', fileName: 'a.bin', content: Buffer.from('small') }
+    for (const stream of [false, true]) {
+      const upload = await storages.POST.createDirectUpload({ maxSize: 100, expiresIn: 60 })
+      const sent = await postForm(upload.url, [padding, file], stream)
+      expect(sent.status, stream ? 'chunked' : 'with Content-Length').toBe(413)
+      expect(await storedKeys()).not.toContain(upload.key)
+    }
+  })
+
+  it('a file over maxSize, chunked: 413, nothing stored, no temporary file', async () => {
+    const upload = await storages.POST.createDirectUpload({ maxSize: 1000, expiresIn: 60 })
+    const sent = await postForm(
+      upload.url,
+      [{ name: 'file', fileName: 'big.bin', content: Buffer.alloc(500_000, 1) }],
+      true,
+    )
+    expect(sent.status).toBe(413)
+    expect(await storedKeys()).not.toContain(upload.key)
+    expect(await temporaryFiles()).toEqual([])
+  })
+})
