@@ -50,14 +50,42 @@ export async function takeUpload(
   request: IncomingMessage,
   response: ServerResponse,
   now: number = Date.now(),
+  idleTimeoutMs = 0,
 ): Promise<void> {
+  const stopWatching = giveUpWhenIdle(request, idleTimeoutMs)
   let answer: Answer
   try {
     answer = await receive(storage, signer, request, now)
   } catch {
     answer = refused(500, 'the upload could not be stored')
   }
+  stopWatching()
   send(request, response, answer)
+}
+
+/**
+ * Destroys `request` when no byte of its body came for `idleTimeoutMs` (0: never): a body
+ * that stops coming (a client gone without closing, slowloris) fails the write, which
+ * keeps nothing, instead of holding it and its temporary file open for as long as the
+ * server lets the request live (Fastify sets no limit by default). Returns what stops the
+ * watch; it stops by itself once the body has come whole (a slow storage is no idle client).
+ */
+function giveUpWhenIdle(request: IncomingMessage, idleTimeoutMs: number): () => void {
+  if (!(idleTimeoutMs > 0)) return () => {}
+  const idle = (): void => {
+    request.destroy(new Error(`no byte of the upload came for ${idleTimeoutMs} ms`))
+  }
+  let watching = true
+  const stop = (): void => {
+    if (!watching) return
+    watching = false
+    request.off('timeout', idle)
+    request.off('end', stop)
+    request.socket?.setTimeout(0)
+  }
+  request.setTimeout(idleTimeoutMs, idle)
+  request.once('end', stop)
+  return stop
 }
 
 async function receive(

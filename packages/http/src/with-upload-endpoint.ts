@@ -18,6 +18,12 @@ export type UploadEndpointOptions = HmacSecrets & {
   method?: 'PUT' | 'POST'
   /** Makes the keys of uploads. Default: a random UUID under `uploads/`. */
   keyGenerator?: KeyGenerator
+  /**
+   * Milliseconds an upload may go without receiving a byte before it is given up (the
+   * connection closed, nothing kept). Default 30 000; 0 disables it, leaving the bound to
+   * the server's own timeouts (Node's `requestTimeout`, 300 s by default; Fastify sets none).
+   */
+  idleTimeoutMs?: number
   /** Clock, for tests. */
   now?: () => number
 }
@@ -74,6 +80,11 @@ export function withUploadEndpoint(
   const method = options.method ?? 'PUT'
   const keyOf = options.keyGenerator ?? uuidUploadKey
   const now = options.now ?? Date.now
+  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000
+  if (!(Number.isSafeInteger(idleTimeoutMs) && idleTimeoutMs >= 0))
+    throw new ConfigurationError(
+      `withUploadEndpoint: idleTimeoutMs must be whole milliseconds >= 0, got ${idleTimeoutMs}`,
+    )
 
   const wrapper: UploadEndpointStorage = {
     location: storage.location,
@@ -113,7 +124,8 @@ export function withUploadEndpoint(
         expiresAt: new Date(expires),
       }
     },
-    handleUpload: (request, response) => takeUpload(storage, signer, request, response, now()),
+    handleUpload: (request, response) =>
+      takeUpload(storage, signer, request, response, now(), idleTimeoutMs),
   }
   // The wrapped storage's other capabilities, and only those it has.
   if (storage.objectKey) wrapper.objectKey = storage.objectKey.bind(storage)

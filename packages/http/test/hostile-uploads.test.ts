@@ -265,3 +265,45 @@ describe('multipart forms a client crafts', () => {
     expect(await temporaryFiles()).toEqual([])
   })
 })
+
+describe('a body that stops coming (slowloris)', () => {
+  it('the upload is given up after idleTimeoutMs without a byte: handler settled, nothing kept', async () => {
+    // A server that sets no request timeout of its own (Fastify's default): the endpoint's
+    // idle timeout is all that ends the upload.
+    const slow = await serve((request, response) => {
+      const call = { settled: false }
+      handling.push(call)
+      void storage.handleUpload(request, response).finally(() => (call.settled = true))
+    })
+    slow.server.requestTimeout = 0
+    const storage = withUploadEndpoint(new BytesFileSystemStorage({ root }), {
+      baseUrl: `${slow.url}/put`,
+      secret: SECRET,
+      idleTimeoutMs: 300,
+    })
+    try {
+      const upload = await storage.createDirectUpload({ maxSize: 1 << 20, expiresIn: 60 })
+      const url = new URL(upload.url)
+      const socket = connect(Number(url.port), url.hostname)
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve)
+        socket.once('error', reject)
+      })
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+      socket.on('data', () => {})
+      socket.write(requestHead(url, { 'content-length': '100000' }, 'PUT'))
+      socket.write(Buffer.alloc(1000, 3)) // then nothing, the socket left open
+      const ended = await Promise.race([
+        closed.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5000)),
+      ])
+      socket.destroy()
+      expect(ended, 'the server still waits for the body').toBe(true)
+      expect(await settledHandlers(), 'a handler never settled').toBe(true)
+      expect(await storedKeys()).not.toContain(upload.key)
+      expect(await temporaryFiles()).toEqual([])
+    } finally {
+      await slow.close()
+    }
+  })
+})
