@@ -15,6 +15,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import {
   ConfigurationError,
+  InvalidKeyError,
   KeyConflictError,
   ObjectNotFoundError,
   StorageUnavailableError,
@@ -50,6 +51,14 @@ function errorCode(error: unknown): string | undefined {
 }
 
 const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR'])
+
+/**
+ * A valid key the file system cannot hold (a segment over its NAME_MAX): invalid for this
+ * storage, not a storage that is down (which a route answers 503, and monitoring pages for).
+ */
+function nameTooLong(key: string): InvalidKeyError {
+  return new InvalidKeyError(key, 'a path segment is longer than the file system allows')
+}
 
 /**
  * Keeps each object in its own file under `root`: the port of CubicWeb's
@@ -142,6 +151,7 @@ export class BytesFileSystemStorage extends BaseStorage {
     } catch (error) {
       const code = errorCode(error)
       if (code === 'EEXIST') throw new KeyConflictError(key)
+      if (code === 'ENAMETOOLONG') throw nameTooLong(key)
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EOPNOTSUPP')
         throw error
       // File systems without hard links: claim the name exclusively, then rename over it.
@@ -183,6 +193,7 @@ export class BytesFileSystemStorage extends BaseStorage {
       // A file stands where a directory of this key should be: the key collides with it.
       if (key !== undefined && (code === 'EEXIST' || code === 'ENOTDIR'))
         throw new KeyConflictError(key)
+      if (key !== undefined && code === 'ENAMETOOLONG') throw nameTooLong(key)
       throw this.unavailable(error, `cannot create directory ${directory}`)
     }
     if (this.createdDirectories.size > 10_000) this.createdDirectories.clear()
@@ -291,6 +302,7 @@ export class BytesFileSystemStorage extends BaseStorage {
     if (error instanceof ObjectNotFoundError) return error
     if (MISSING.has(errorCode(error) ?? ''))
       return new ObjectNotFoundError(key, undefined, { cause: error })
+    if (errorCode(error) === 'ENAMETOOLONG') return nameTooLong(key)
     return this.unavailable(error, `cannot access ${JSON.stringify(key)}`)
   }
 
