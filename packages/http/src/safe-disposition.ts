@@ -52,13 +52,21 @@ function mediaType(value: string | undefined): string | undefined {
 }
 
 /**
+ * Control characters, and the bidirectional formatting characters (U+061C, U+200E, U+200F,
+ * U+202A to U+202E, U+2066 to U+2069) with which `invoice<U+202E>fdp.exe` shows as
+ * `invoiceexe.pdf`: a name must read as what is saved.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it matches
+const UNSAFE_IN_NAMES = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/**
  * The part of `fileName` a browser should save under: its last path segment (a name is no
- * place to say where to save), without control characters. `undefined` when nothing is left.
+ * place to say where to save), without control or bidirectional formatting characters.
+ * `undefined` when nothing is left.
  */
 export function safeFileName(fileName: string | undefined): string | undefined {
   if (fileName === undefined) return undefined
-  // eslint-disable-next-line no-control-regex -- control characters are what it removes
-  const withoutControls = fileName.replace(/[\x00-\x1f\x7f-\x9f]/g, '')
+  const withoutControls = fileName.replace(UNSAFE_IN_NAMES, '')
   const lastSegment = withoutControls.split(/[/\\]/).pop()!.trim()
   return lastSegment === '' || lastSegment === '.' || lastSegment === '..' ? undefined : lastSegment
 }
