@@ -60,6 +60,9 @@ export class HmacSigner {
   /** Whether `signature` is `payload`'s under any of the secrets, compared in constant time. */
   verify(payload: string, signature: string): boolean {
     const given = Buffer.from(signature, 'base64url')
+    // Node's decoder skips what is no base64url (padding, stray characters, unused bits):
+    // only the one spelling sign() makes is a signature, so a URL or token has one form.
+    if (given.toString('base64url') !== signature) return false
     let valid = false
     for (const secret of this.secrets) {
       const expected = this.mac(secret, payload)
