@@ -59,11 +59,30 @@ export class UploadUrlSigner {
     query: URLSearchParams,
     now: number,
   ): { grant: UploadUrlGrant } | { refused: UploadUrlRefusal } {
-    const key = query.get('key')
-    const maxSize = Number(query.get('max'))
-    const expires = Number(query.get('expires'))
-    const contentType = query.get('type') ?? undefined
-    if (key === null || (method !== 'PUT' && method !== 'POST')) return { refused: 'unsigned' }
+    // One spelling per grant, as sign() writes it: a repeated parameter (which value would
+    // a proxy in front check?) or a number written otherwise (`1e3`) is no signed URL.
+    const single = (name: string): string | undefined | null => {
+      const values = query.getAll(name)
+      return values.length <= 1 ? values[0] : null
+    }
+    const key = single('key')
+    const maxText = single('max')
+    const expiresText = single('expires')
+    const type = single('type')
+    const wholeNumber = (text: string | undefined | null): text is string =>
+      typeof text === 'string' && /^(0|[1-9]\d{0,15})$/.test(text)
+    if (
+      !key ||
+      !wholeNumber(maxText) ||
+      !wholeNumber(expiresText) ||
+      type === null ||
+      single('sig') === null ||
+      (method !== 'PUT' && method !== 'POST')
+    )
+      return { refused: 'unsigned' }
+    const maxSize = Number(maxText)
+    const expires = Number(expiresText)
+    const contentType = type
     const grant: UploadUrlGrant = {
       method,
       key,

@@ -307,3 +307,29 @@ describe('a body that stops coming (slowloris)', () => {
     }
   })
 })
+
+describe('upload URLs a client rewrites', () => {
+  it('a parameter repeated or spelled otherwise (1e3 for 1000): 403, nothing stored', async () => {
+    const upload = await storages.PUT.createDirectUpload({ maxSize: 1000, expiresIn: 60 })
+    const signed = new URL(upload.url)
+    const expires = signed.searchParams.get('expires')!
+    const variants: Array<(url: URL) => void> = [
+      (url) => url.searchParams.append('key', 'uploads/another'),
+      (url) => url.searchParams.append('sig', url.searchParams.get('sig')!),
+      (url) => url.searchParams.set('max', '1e3'),
+      (url) => url.searchParams.set('max', '1000.0'),
+      (url) => url.searchParams.set('max', ' 1000'),
+      (url) => url.searchParams.set('max', '0x3e8'),
+      (url) => url.searchParams.set('expires', `${expires}.0`),
+      (url) => url.searchParams.set('expires', `+${expires}`),
+    ]
+    for (const rewrite of variants) {
+      const url = new URL(signed)
+      rewrite(url)
+      const sent = await put(url.href, Buffer.from('x'))
+      expect(sent.status, url.search).toBe(403)
+    }
+    expect(await storedKeys()).not.toContain(upload.key)
+    expect((await put(signed.href, Buffer.from('x'))).status).toBe(201) // the URL as signed
+  })
+})
