@@ -14,12 +14,8 @@ export { serveSignedUrl, SignedUrlRejectedError } from './serve-signed-url.js'
 export type { ServeSignedUrlOptions } from './serve-signed-url.js'
 export { signedUrlFor } from './signed-url-for.js'
 export type { SignedUrlForOptions } from './signed-url-for.js'
-export {
-  ACTIVE_CONTENT_POLICY,
-  contentDispositionOf,
-  presentationOf,
-  safeFileName,
-} from './safe-disposition.js'
+export { ACTIVE_CONTENT_POLICY, presentationOf } from './safe-disposition.js'
+export { contentDispositionOf, safeFileName } from '@attrstore/core/driver'
 export type { Disposition, Presentation, PresentationRequest } from './safe-disposition.js'
 export { failureStatus } from './failure-response.js'
 export type { FailureHook, SendFailure } from './failure-response.js'

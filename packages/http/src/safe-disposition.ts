@@ -1,8 +1,7 @@
-import { create as formatContentDisposition } from 'content-disposition'
 import { inferredMediaTypeOf, isActiveContent } from '@attrstore/core'
+import { contentDispositionOf, safeFileName, type Disposition } from '@attrstore/core/driver'
 
-/** How a response asks the browser to treat its content. */
-export type Disposition = 'inline' | 'attachment'
+export type { Disposition }
 
 /** What decides how an object is presented: the caller's wishes and what the storage recorded. */
 export interface PresentationRequest {
@@ -49,36 +48,6 @@ const MEDIA_TYPE =
 function mediaType(value: string | undefined): string | undefined {
   const trimmed = value?.trim()
   return trimmed && MEDIA_TYPE.test(trimmed) ? trimmed : undefined
-}
-
-/**
- * Control characters, and the bidirectional formatting characters (U+061C, U+200E, U+200F,
- * U+202A to U+202E, U+2066 to U+2069) with which `invoice<U+202E>fdp.exe` shows as
- * `invoiceexe.pdf`: a name must read as what is saved.
- */
-// eslint-disable-next-line no-control-regex -- control characters are what it matches
-const UNSAFE_IN_NAMES = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
-
-/**
- * The part of `fileName` a browser should save under: its last path segment (a name is no
- * place to say where to save), without control or bidirectional formatting characters.
- * `undefined` when nothing is left.
- */
-export function safeFileName(fileName: string | undefined): string | undefined {
-  if (fileName === undefined) return undefined
-  const withoutControls = fileName.replace(UNSAFE_IN_NAMES, '')
-  const lastSegment = withoutControls.split(/[/\\]/).pop()!.trim()
-  return lastSegment === '' || lastSegment === '.' || lastSegment === '..' ? undefined : lastSegment
-}
-
-/**
- * The `Content-Disposition` of `disposition` with `fileName` (made safe by
- * {@link safeFileName}): `content-disposition`'s RFC 6266 / RFC 8187 form, an ASCII
- * `filename` fallback and a UTF-8 `filename*` where the name needs one, quoted as needed.
- */
-export function contentDispositionOf(disposition: Disposition, fileName?: string): string {
-  const name = safeFileName(fileName)
-  return name === undefined ? disposition : formatContentDisposition(name, { type: disposition })
 }
 
 /**

@@ -68,7 +68,7 @@ async function checkWithCurl(storage: AttributeStorage): Promise<void> {
       'accept-ranges': 'bytes',
       etag: ETAG,
       'x-content-type-options': 'nosniff',
-      'content-disposition': `inline; filename="rapport ?t?.pdf"; filename*=UTF-8''rapport%20%C3%A9t%C3%A9.pdf`,
+      'content-disposition': `inline; filename="rapport _t_.pdf"; filename*=UTF-8''rapport%20%C3%A9t%C3%A9.pdf`,
     })
     expect(new Date(ranged.headers['last-modified']!).getTime()).not.toBeNaN()
 

@@ -1,7 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { ConfigurationError, type SignedUrl, type SignedUrlOptions } from '@attrstore/core'
-import { contentDispositionOf } from './disposition.js'
+import { contentDispositionOf } from '@attrstore/core/driver'
 import { assertMediaType } from './media-type-option.js'
 import { assertCanSign, presignedSeconds, signingNow, withoutChecksums } from './presigning.js'
 import type { S3Session } from './session.js'

@@ -8,7 +8,7 @@ import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { KeyConflictError, type DirectUpload } from '@attrstore/core'
 import { S3Storage, type S3StorageOptions } from '@attrstore/s3'
 import { startS3OrSkip, type TestS3 } from '@attrstore/testing'
-import contentDisposition from 'content-disposition'
+import { parse as parseContentDisposition } from 'content-disposition'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { parseReference } from '../src/reference.js'
 import { createVersionedBucket } from './server-cases.js'
@@ -109,7 +109,7 @@ for (const engine of engines) {
         const disposition = fetched.headers.get('content-disposition')
         if (findings.honoursResponseHeaders) {
           expect(fetched.headers.get('content-type')).toBe('application/pdf')
-          expect(contentDisposition.parse(disposition!)).toEqual({
+          expect(parseContentDisposition(disposition!)).toEqual({
             type: 'attachment',
             parameters: { filename: fileName },
           })
