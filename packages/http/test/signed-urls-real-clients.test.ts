@@ -143,23 +143,24 @@ describe.skipIf(curlMissing !== undefined)(
 /** Clicks a link to `url` in `page`; resolves with the download it starts. */
 async function download(page: Page, url: string) {
   const started = page.waitForEvent('download', { timeout: STEP_TIMEOUT })
-  await page.evaluate((href) => {
+  // What runs in the page is JavaScript text: the test's TypeScript has Node's types, not the DOM's.
+  await page.evaluate(`(() => {
     const link = document.createElement('a')
-    link.href = href
+    link.href = ${JSON.stringify(url)}
     link.textContent = 'download'
     document.body.append(link)
     link.click()
-  }, url)
+  })()`)
   return started
 }
 
 /** Shows `url` in an iframe of `page`; resolves with the content type of the frame's document. */
 async function shownInFrame(page: Page, url: string): Promise<string> {
-  await page.evaluate((src) => {
+  await page.evaluate(`(() => {
     const frame = document.createElement('iframe')
-    frame.src = src
+    frame.src = ${JSON.stringify(url)}
     document.body.append(frame)
-  }, url)
+  })()`)
   const frame = () => page.frames().find((f) => f.url() === url)
   await expect.poll(frame, { timeout: STEP_TIMEOUT }).toBeDefined()
   await frame()!.waitForLoadState()
