@@ -5,9 +5,11 @@
  * encoding-type=url, fetch-owner, If-Modified-Since / If-Unmodified-Since,
  * response-content-* overrides, NotImplemented, anonymous access, an expired presigned URL,
  * x-amz-request-id on every answer, and the CORS preflight. The gateway here serves signed
- * requests (the test credential) and unsigned ones (anonymous: true). A missing client skips
+ * requests (the test credential) and unsigned ones (anonymous: true); one of its buckets is
+ * a prefix of a storage. A missing client skips
  * its tests, printing why; under CI=true it fails instead.
  */
+import { readFile } from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -26,7 +28,12 @@ import {
 const ALLOWED_ORIGIN = 'https://viewer.example'
 const world: GatewayWorld = await startGatewayWorld()
 const gateway = createS3Gateway({
-  buckets: { ...world.storages, archive: world.storages.memory },
+  buckets: {
+    ...world.storages,
+    archive: world.storages.memory,
+    // A bucket that is a part of a storage: its keys under dir/, served without it.
+    subdir: { storage: world.storages.files, prefix: 'dir/' },
+  },
   credentials: [CREDENTIAL],
   anonymous: true,
   hidden: ['archive', 'files/private/', 'memory/private/'],
@@ -197,6 +204,23 @@ describe.skipIf(awsGate.skip)(`the aws CLI${awsGate.title}`, () => {
       ]),
     ).toMatch(/AccessDenied|403/)
     expect(await world.storages.memory.exists('new.txt')).toBe(false)
+  })
+
+  it('a bucket that is a prefix of a storage: listed and read without the prefix, nothing outside it', async () => {
+    const listed = await cli.json(['s3api', 'list-objects-v2', '--bucket', 'subdir'])
+    const inside = world.visibleKeys.filter((key) => key.startsWith('dir/'))
+    expect(listed.Contents.map((c: { Key: string }) => c.Key)).toEqual(
+      inside.map((key) => key.slice('dir/'.length)),
+    )
+    const file = `${cli.directory}/from-subdir.txt`
+    await cli.aws(['s3', 'cp', 's3://subdir/hash#1.txt', file, '--no-progress'])
+    expect(await readFile(file, 'utf8')).toBe('content of dir/hash#1.txt\n')
+    expect(
+      await failure(['s3api', 'head-object', '--bucket', 'subdir', '--key', 'plain.txt']),
+    ).toMatch(/404/)
+    expect(
+      await failure(['s3api', 'head-object', '--bucket', 'subdir', '--key', '../plain.txt']),
+    ).toMatch(/404|400/)
   })
 
   it('a URL from aws s3 presign past its expiry: 403 AccessDenied, nothing served', async () => {
