@@ -13,9 +13,9 @@ import { S3Storage } from '@attrstore/s3'
 import { startS3OrSkip, type TestS3 } from '@attrstore/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sendObject } from '../src/index.js'
+import { CURL, runCurl } from './support/curl.js'
 import { serve } from './support/serve.js'
 
-const CURL = '/usr/bin/curl'
 const run = promisify(execFile)
 const CONTENT = Buffer.from('%PDF-1.7 a report, 33 bytes long.')
 const ETAG = `"${sha256Hex(CONTENT)}"`
@@ -23,34 +23,7 @@ const ETAG = `"${sha256Hex(CONTENT)}"`
 const directory = await mkdtemp(path.join(tmpdir(), 'attrstore-http-curl-'))
 afterAll(() => rm(directory, { recursive: true, force: true }))
 
-/** Runs curl with `args`; returns the status line, the headers (lower-case names) and the body. */
-async function curl(
-  args: string[],
-): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
-  const headersFile = path.join(directory, `headers-${Math.random()}`)
-  const bodyFile = path.join(directory, `body-${Math.random()}`)
-  await run(CURL, [
-    '--silent',
-    '--show-error',
-    '--max-time',
-    '10',
-    '-D',
-    headersFile,
-    '-o',
-    bodyFile,
-    ...args,
-  ])
-  const lines = (await readFile(headersFile, 'utf8')).trim().split('\r\n')
-  const status = Number(/^HTTP\/[\d.]+ (\d{3})/.exec(lines[0]!)![1])
-  const headers = Object.fromEntries(
-    lines.slice(1).map((line) => {
-      const colon = line.indexOf(':')
-      return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()]
-    }),
-  )
-  const body = existsSync(bodyFile) ? await readFile(bodyFile) : Buffer.alloc(0)
-  return { status, headers, body }
-}
+const curl = (args: string[]) => runCurl(args, directory)
 
 async function checkWithCurl(storage: AttributeStorage): Promise<void> {
   const { key } = await storage.write(CONTENT, { contentType: 'application/pdf' })

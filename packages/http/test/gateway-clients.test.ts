@@ -93,6 +93,14 @@ for (const client of clients) {
         })
       }
 
+      it('is refused a write (403 AccessDenied), and nothing is stored', async () => {
+        const key = `uploads/${client.name.replace(/\W/g, '-')}.txt`
+        await expect(client.put('files', key, Buffer.from('a write'))).rejects.toThrow(
+          /AccessDenied|403|Forbidden/,
+        )
+        expect(await world.storages.files.exists(key)).toBe(false)
+      })
+
       it('is refused with a wrong secret', async () => {
         await expect(client.listWithWrongSecret('files')).rejects.toThrow(
           /SignatureDoesNotMatch|403/,

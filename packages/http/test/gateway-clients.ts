@@ -27,10 +27,12 @@ export interface GatewayClient {
   range(bucket: string, key: string, start: number, end: number): Promise<Buffer>
   /** A listing with a wrong secret: rejects with the client's error output. */
   listWithWrongSecret(bucket: string): Promise<unknown>
+  /** Uploads `bytes` as `key` (the gateway is read-only: rejects with the client's error output). */
+  put(bucket: string, key: string, bytes: Buffer): Promise<unknown>
   stop(): Promise<void>
 }
 
-function run(command: string, args: string[], env: Record<string, string>): Promise<Buffer> {
+export function run(command: string, args: string[], env: Record<string, string>): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     execFile(
       command,
@@ -81,7 +83,16 @@ async function scratch(name: string): Promise<{ directory: string; env: Record<s
   }
 }
 
-export async function awsCli(endpoint: string): Promise<GatewayClient> {
+/** The aws CLI with a configuration of its own (path style, SigV4, the test credential, bounded timeouts). */
+export interface AwsCommand {
+  directory: string
+  /** Runs `aws <args> --endpoint-url … --output json …` with `extra` in its environment. */
+  aws(args: string[], extra?: Record<string, string>): Promise<Buffer>
+  /** Its output parsed as JSON (`{}` for none). */
+  json(args: string[], extra?: Record<string, string>): Promise<ReturnType<typeof JSON.parse>>
+}
+
+export async function awsCommand(endpoint: string): Promise<AwsCommand> {
   const { directory, env } = await scratch('aws')
   const config = path.join(directory, 'config')
   // SigV4 everywhere: `aws s3 presign` signs with SigV2 by default.
@@ -108,7 +119,14 @@ export async function awsCli(endpoint: string): Promise<GatewayClient> {
   ]
   const aws = async (args: string[], extra: Record<string, string> = {}) =>
     run('aws', [...args, ...common], { ...env, ...extra })
-  const json = async (args: string[]) => JSON.parse((await aws(args)).toString() || '{}')
+  const json = async (args: string[], extra: Record<string, string> = {}) =>
+    JSON.parse((await aws(args, extra)).toString() || '{}')
+  return { directory, aws, json }
+}
+
+export async function awsCli(endpoint: string): Promise<GatewayClient> {
+  const { directory, aws, json } = await awsCommand(endpoint)
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: directory }
   let files = 0
   const out = () => path.join(directory, `out-${++files}`)
   return {
@@ -158,31 +176,31 @@ export async function awsCli(endpoint: string): Promise<GatewayClient> {
     },
     listWithWrongSecret: (bucket) =>
       aws(['s3api', 'list-objects-v2', '--bucket', bucket], { AWS_SECRET_ACCESS_KEY: 'wrong' }),
+    async put(bucket, key, bytes) {
+      const file = out()
+      await writeFile(file, bytes)
+      return aws(['s3', 'cp', file, `s3://${bucket}/${key}`, '--no-progress'])
+    },
     stop: () => rm(directory, { recursive: true, force: true }),
   }
 }
 
-/** `aws s3 presign`'s URL for a key (SigV4, as configured by {@link awsCli}). */
-export async function awsPresign(endpoint: string, bucket: string, key: string): Promise<string> {
-  const { directory, env } = await scratch('presign')
+/** `aws s3 presign`'s URL for a key (SigV4, as configured by {@link awsCommand}). */
+export async function awsPresign(
+  endpoint: string,
+  bucket: string,
+  key: string,
+  expiresIn = 300,
+): Promise<string> {
+  const { directory, aws } = await awsCommand(endpoint)
   try {
-    const config = path.join(directory, 'config')
-    await writeFile(
-      config,
-      `[default]\nregion = ${REGION}\ns3 =\n  addressing_style = path\n  signature_version = s3v4\n`,
-    )
-    const out = await run(
-      'aws',
-      ['s3', 'presign', `s3://${bucket}/${key}`, '--expires-in', '300', '--endpoint-url', endpoint],
-      {
-        ...env,
-        AWS_ACCESS_KEY_ID: CREDENTIAL.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: CREDENTIAL.secretAccessKey,
-        AWS_CONFIG_FILE: config,
-        AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-        AWS_EC2_METADATA_DISABLED: 'true',
-      },
-    )
+    const out = await aws([
+      's3',
+      'presign',
+      `s3://${bucket}/${key}`,
+      '--expires-in',
+      String(expiresIn),
+    ])
     return out.toString().trim()
   } finally {
     await rm(directory, { recursive: true, force: true })
@@ -220,6 +238,9 @@ elif op == 'get':
     key, out = rest[:2]
     extra = {'Range': rest[2]} if len(rest) > 2 else {}
     with open(out, 'wb') as f: f.write(client.get_object(Bucket=bucket, Key=key, **extra)['Body'].read())
+elif op == 'put':
+    key, source = rest[:2]
+    with open(source, 'rb') as f: client.put_object(Bucket=bucket, Key=key, Body=f.read())
 `
 
 export async function boto3(endpoint: string): Promise<GatewayClient> {
@@ -249,6 +270,11 @@ export async function boto3(endpoint: string): Promise<GatewayClient> {
     get: (bucket, key) => get(bucket, key),
     range: (bucket, key, start, end) => get(bucket, key, `bytes=${start}-${end}`),
     listWithWrongSecret: (bucket) => py(['list', bucket], { SECRET: 'wrong' }),
+    async put(bucket, key, bytes) {
+      const file = path.join(directory, `in-${++files}`)
+      await writeFile(file, bytes)
+      return py(['put', bucket, key, file])
+    },
     stop: () => rm(directory, { recursive: true, force: true }),
   }
 }
@@ -315,6 +341,11 @@ export async function s3cmd(endpoint: string): Promise<GatewayClient> {
       return (await readFile(file)).subarray(start)
     },
     listWithWrongSecret: async (bucket) => s3(['ls', `s3://${bucket}/`], await configFor('wrong')),
+    async put(bucket, key, bytes) {
+      const file = path.join(directory, `in-${++files}`)
+      await writeFile(file, bytes)
+      return s3(['put', file, `s3://${bucket}/${key}`])
+    },
     stop: () => rm(directory, { recursive: true, force: true }),
   }
 }
@@ -376,6 +407,11 @@ export async function rclone(endpoint: string): Promise<GatewayClient> {
       ]),
     listWithWrongSecret: (bucket) =>
       rc(['lsf', `gw:${bucket}`], { RCLONE_CONFIG_GW_SECRET_ACCESS_KEY: 'wrong' }),
+    async put(bucket, key, bytes) {
+      const file = path.join(directory, `in-${++files}`)
+      await writeFile(file, bytes)
+      return rc(['copyto', file, `gw:${bucket}/${key}`])
+    },
     stop: () => rm(directory, { recursive: true, force: true }),
   }
 }
