@@ -18,5 +18,6 @@ export {
   localObjectLock,
   objectIdentity,
   objectKeyOf,
+  tryObjectLocks,
   waitingObjectLocks,
 } from './object-locks.js'

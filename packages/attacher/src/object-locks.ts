@@ -26,6 +26,54 @@ export class InProcessObjectLocks<Connection> implements ObjectLocks<Connection>
       release()
     }
   }
+
+  /** See {@link ObjectLocks.forDeletions}: the in-process locks of those of `references` that are free. */
+  async forDeletions<T>(
+    storage: AttributeStorage,
+    references: readonly string[],
+    connection: Connection | undefined,
+    task: (locked: string[], connection: Connection | undefined) => Promise<T>,
+  ): Promise<T> {
+    const held = tryObjectLocks(storage, references)
+    try {
+      return await task(held.locked, connection)
+    } finally {
+      held.release()
+    }
+  }
+}
+
+/**
+ * Takes, without waiting, the exclusive in-process locks of the objects of `references`
+ * that are free now (one per object: two references of one object share it). Returns the
+ * references whose object it locked, by object identity, and the release of all those locks.
+ */
+export function tryObjectLocks(
+  storage: AttributeStorage,
+  references: readonly string[],
+): { locked: string[]; identities: Map<string, string[]>; release(): void } {
+  const byIdentity = new Map<string, string[]>()
+  for (const reference of references) {
+    const identity = objectIdentity(storage, reference)
+    const list = byIdentity.get(identity)
+    if (list) list.push(reference)
+    else byIdentity.set(identity, [reference])
+  }
+  const releases: Array<() => void> = []
+  const identities = new Map<string, string[]>()
+  for (const [identity, list] of byIdentity) {
+    const release = localLocks.tryAcquire(identity)
+    if (!release) continue
+    releases.push(release)
+    identities.set(identity, list)
+  }
+  return {
+    locked: [...identities.values()].flat(),
+    identities,
+    release: () => {
+      for (const release of releases) release()
+    },
+  }
 }
 
 const storageIds = new WeakMap<AttributeStorage, string>()
@@ -95,6 +143,22 @@ class LocalLocks {
         },
       })
     })
+  }
+
+  /** The exclusive lock of `name` if it is free now (nothing held, nobody waiting), else undefined. */
+  tryAcquire(name: string): (() => void) | undefined {
+    let state = this.held.get(name)
+    if (state && (state.exclusive || state.shared > 0 || state.waiting.length)) return undefined
+    if (!state) this.held.set(name, (state = { shared: 0, exclusive: false, waiting: [] }))
+    const entry = state
+    entry.exclusive = true
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      entry.exclusive = false
+      this.wake(name)
+    }
   }
 
   waiting(): number {
