@@ -313,7 +313,7 @@ async function main(): Promise<void> {
   )
   budgets.ratio(
     'concurrency-tx-16',
-    'upload inside the transaction at 16 in flight, pool of 4: throughput vs prepareUpload() first',
+    'upload inside the transaction at 16 in flight, pool of 4: throughput vs upload first + existingObject()',
     0.95,
     { atLeast: true },
   )
