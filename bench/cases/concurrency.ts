@@ -126,7 +126,9 @@ async function transactionHeld(
         before: () =>
           runBounded(items, 16, async (i) => {
             const { key } = await context.s3Storage.write(blob)
-            await repository.save(repository.create({ name: `t-${i}`, data: existingObject(key) as never }))
+            await repository.save(
+              repository.create({ name: `t-${i}`, data: existingObject(key) as never }),
+            )
           }),
       },
       { reps: plan.reps, warmup: 1 },

@@ -211,8 +211,7 @@ export class StorageBinding implements AttacherHost<QueryRunner> {
             for (const key of pending)
               if (!found.has(key) && (await this.isReferenced(storage, key, queryRunner)))
                 found.add(key)
-            pending = []
-            break
+            break // isReferenced looked in every table
           }
         } else {
           const byObject = new Map<string, string[]>()
