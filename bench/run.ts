@@ -11,6 +11,7 @@
  *   BENCH_STREAM_REPS=2    child-process runs per mode and size for the stream case
  *   BENCH_REFS_ROWS=1000000    rows of the large table of the reference checks (quick: 100000)
  *   BENCH_CLI_ROWS=10000,100000  row counts of the CLI scans (quick: 2000,10000)
+ *   BENCH_CLI_REPS=1       child-process runs per mode and row count for the CLI scans
  *
  * Prints one table, the PASS/FAIL line of every budget, and writes bench/results/latest.json
  * (the previous one is compared with, then kept as previous.json). Never exits non-zero
@@ -77,7 +78,8 @@ const refsPlan = {
 }
 const cliPlan = {
   rows: numbers(process.env.BENCH_CLI_ROWS || (quick ? '2000,10000' : '10000,100000')),
-  reps: quick ? 1 : 2,
+  // One run per mode at full size: at 100,000 rows a run takes 15-150 s here.
+  reps: Number(process.env.BENCH_CLI_REPS || 1),
   objectSize: 256,
 }
 
