@@ -4,10 +4,14 @@
  * in-process server in a child process, or AWS_S3_ENDPOINT_URL).
  *
  * Environment:
- *   BENCH_QUICK=1          small sizes and few repetitions, for iterating (about a minute)
- *   BENCH_ONLY=s3,lazy     only these groups: s3, fs, bytea, lazy, concurrency, stream
- *   BENCH_STREAM_MIB=1024  size of the streamed body (default 1024, quick 128)
- *   BENCH_STREAM_REPS=2    child-process runs per mode for the stream case
+ *   BENCH_QUICK=1          small sizes and few repetitions, for iterating (a few minutes)
+ *   BENCH_ONLY=s3,lazy     only these groups: s3, fs, bytea, lazy, refs, concurrency,
+ *                          stream, cli
+ *   BENCH_STREAM_MIB=256,1024  sizes of the streamed body (quick: 64,256)
+ *   BENCH_STREAM_REPS=2    child-process runs per mode and size for the stream case
+ *   BENCH_REFS_ROWS=1000000    rows of the large table of the reference checks (quick: 100000)
+ *   BENCH_CLI_ROWS=10000,100000  row counts of the CLI scans (quick: 2000,10000)
+ *   BENCH_CLI_REPS=1       child-process runs per mode and row count for the CLI scans
  *
  * Prints one table, the PASS/FAIL line of every budget, and writes bench/results/latest.json
  * (the previous one is compared with, then kept as previous.json). Never exits non-zero
@@ -16,20 +20,23 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { cliScans, CLI_TASKS, type CliFigures } from './cases/cli.js'
 import { concurrentSaves, type ConcurrencyResult } from './cases/concurrency.js'
 import { lazyRows } from './cases/lazy.js'
+import { referenceChecks } from './cases/references.js'
 import { byteaSaveLoad, fsSaveLoad, s3SaveLoad, type SizePlan } from './cases/single.js'
-import { streamLarge } from './cases/stream.js'
+import { streamLarge, type StreamFigures } from './cases/stream.js'
+import { Budgets } from './lib/budgets.js'
 import { BENCH_DIR, startComponents } from './lib/components.js'
 import { createContext } from './lib/context.js'
 import type { CaseResult } from './lib/result.js'
-import { formatMs, type Summary } from './lib/stats.js'
+import { formatMs, formatSize, type Summary } from './lib/stats.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
 const quick = process.env.BENCH_QUICK === '1'
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 's3,fs,bytea,lazy,concurrency,stream')
+  (process.env.BENCH_ONLY ?? 's3,fs,bytea,lazy,refs,concurrency,stream,cli')
     .split(',')
     .map((part) => part.trim()),
 )
@@ -52,14 +59,28 @@ const concurrencyPlan = {
   levels: [1, 4, 16, 64],
   reps: quick ? 1 : 3,
 }
-const streamSize = Number(process.env.BENCH_STREAM_MIB || (quick ? 128 : 1024)) * MiB
+const numbers = (text: string): number[] =>
+  text
+    .split(',')
+    .map((part) => Number(part.trim()))
+    .filter((value) => value > 0)
+const streamSizes = numbers(process.env.BENCH_STREAM_MIB || (quick ? '64,256' : '256,1024')).map(
+  (value) => value * MiB,
+)
 const streamReps = Number(process.env.BENCH_STREAM_REPS || (quick ? 1 : 2))
-
-interface Budget {
-  name: string
-  limit: string
-  value: string
-  pass: boolean
+const refsPlan = {
+  smallRows: 1000,
+  largeRows: Number(process.env.BENCH_REFS_ROWS || (quick ? 100_000 : 1_000_000)),
+  reps: quick ? 15 : 40,
+  warmup: quick ? 3 : 5,
+  batch: 100,
+  batchReps: quick ? 5 : 15,
+}
+const cliPlan = {
+  rows: numbers(process.env.BENCH_CLI_ROWS || (quick ? '2000,10000' : '10000,100000')),
+  // One run per mode at full size: at 100,000 rows a run takes 15-150 s here.
+  reps: Number(process.env.BENCH_CLI_REPS || 1),
+  objectSize: 256,
 }
 
 function formatValue(summary: Summary | undefined, unit: CaseResult['unit']): string {
@@ -127,7 +148,8 @@ async function main(): Promise<void> {
   const results: CaseResult[] = []
   const errors: Array<{ stage: string; message: string }> = []
   let concurrency: ConcurrencyResult | undefined
-  let peakRss: number | undefined
+  let stream: StreamFigures | undefined
+  let cli: CliFigures | undefined
   const stage = async (name: string, run: () => Promise<void>): Promise<void> => {
     if (!only.has(name)) return
     const started = performance.now()
@@ -153,14 +175,21 @@ async function main(): Promise<void> {
     await stage('bytea', async () => {
       for (const plan of sizePlans) results.push(...(await byteaSaveLoad(context, plan)))
     })
+    await stage(
+      'refs',
+      async () => void results.push(...(await referenceChecks(context, refsPlan))),
+    )
     await stage('concurrency', async () => {
       concurrency = await concurrentSaves(context, concurrencyPlan)
       results.push(...concurrency.rows)
     })
+    await stage('cli', async () => {
+      cli = await cliScans(components, context, cliPlan)
+      results.push(...cli.rows)
+    })
     await context.close()
     await stage('stream', async () => {
-      const stream = await streamLarge(components, streamSize, streamReps)
-      peakRss = stream.peakRss
+      stream = await streamLarge(components, streamSizes, streamReps)
       results.push(...stream.rows)
     })
   } finally {
@@ -172,12 +201,14 @@ async function main(): Promise<void> {
     'save-s3',
     'load-s3',
     'lazy',
+    'refs',
     'save-fs',
     'load-fs',
     'save-bytea',
     'load-bytea',
     'stream',
     'concurrency',
+    'cli',
   ]
   results.sort(
     (a, b) =>
@@ -204,43 +235,130 @@ async function main(): Promise<void> {
     }
   }
 
-  const budgets: Budget[] = []
-  const ratioBudget = (id: string, name: string, limit: number): void => {
-    const result = results.find((candidate) => candidate.id === id)
-    if (!result?.ratio) return
-    budgets.push({
-      name,
-      limit: `<= ${limit}x`,
-      value: `${result.ratio.toFixed(2)}x`,
-      pass: result.ratio <= limit,
-    })
+  const budgets = new Budgets(results)
+  const refRows = refsPlan.largeRows.toLocaleString('en')
+  budgets.ratio('refs-update', `update at ${refRows} rows within 1.2x of the same at 1,000`, 1.2)
+  budgets.ratio('refs-remove', `remove at ${refRows} rows within 1.2x of the same at 1,000`, 1.2)
+  budgets.ratio(
+    'refs-remove-batch',
+    'remove() of 100 entities in one call within 1.5x of the same without attrstore',
+    1.5,
+  )
+  budgets.ratio(
+    'lazy-rows-typeorm',
+    'lazy find of 1,000 rows within 1.10x of TypeORM find of a plain column',
+    1.1,
+  )
+  for (const size of [KiB, MiB]) {
+    const label = formatSize(size)
+    budgets.ratio(`save-s3-${size}`, `S3 save ${label} within 1.05x of PutObject + INSERT`, 1.05)
+    budgets.ratio(
+      `load-s3-${size}`,
+      `S3 eager load ${label} within 1.05x of SELECT + GetObject`,
+      1.05,
+    )
   }
-  ratioBudget(`save-s3-${MiB}`, 'save 1 MiB (S3) within 1.15x of PutObject + INSERT', 1.15)
-  ratioBudget(`load-s3-${MiB}`, 'eager load 1 MiB (S3) within 1.15x of SELECT + GetObject', 1.15)
-  ratioBudget('lazy-rows', 'lazy load of 1,000 rows within 1.2x of the raw SELECT', 1.2)
-  if (peakRss !== undefined) {
-    const limit = 256
-    budgets.push({
-      name: `${(streamSize / MiB).toFixed(0)} MiB streamed up and back with peak RSS under ${limit} MiB`,
-      limit: `< ${limit} MiB`,
-      value: `${peakRss.toFixed(0)} MiB`,
-      pass: peakRss < limit,
-    })
+  budgets.ratio(
+    `save-fs-${MiB}`,
+    'filesystem save 1 MiB within 1.25x of writeFile + fsync + INSERT',
+    1.25,
+  )
+  budgets.ratio(
+    `save-fs-${KiB}`,
+    'filesystem save 1 KiB within 1.6x of writeFile + fsync + INSERT',
+    1.6,
+  )
+  for (const { size } of sizePlans) {
+    budgets.ratio(
+      `load-fs-${size}`,
+      `filesystem eager load ${formatSize(size)} within 1.2x of SELECT + readFile`,
+      1.2,
+    )
   }
-  const at16 = concurrency?.scaling[16]
-  if (at16) {
-    budgets.push({
-      name: 'concurrent saves scale like the raw SDK (speed-up ratio at 16 in flight)',
-      limit: '>= 0.9',
-      value: `${at16.ratio.toFixed(2)} (attrstore ${at16.attrstore.toFixed(2)}x, raw ${at16.raw.toFixed(2)}x)`,
-      pass: at16.ratio >= 0.9,
-    })
+  const upload = results.find((result) => result.id === 'stream-up')
+  const uploadSpeed = upload?.ratio === undefined ? undefined : 1 / upload.ratio
+  budgets.value(
+    `${formatSize(streamSizes[streamSizes.length - 1] ?? 0)} stream of unknown length up at >= 0.95x the speed of lib-storage Upload (SHA-256 recorded)`,
+    uploadSpeed,
+    '>= 0.95x',
+    (uploadSpeed ?? 0) >= 0.95,
+    upload
+      ? `attrstore ${formatMs(upload.attrstore!.median)}, lib-storage Upload ${formatMs(upload.reference!.median)}`
+      : '',
+  )
+  const growth = stream?.growth
+  const largest = streamSizes[streamSizes.length - 1]
+  const smallest = streamSizes[0]
+  const atLargest = largest === undefined ? undefined : growth?.get(largest)
+  const atSmallest = smallest === undefined ? undefined : growth?.get(smallest)
+  budgets.value(
+    `${formatSize(largest ?? 0)} round trip grows RSS by at most 64 MiB over baseline (MiB)`,
+    atLargest?.attrstore,
+    '<= 64 MiB',
+    (atLargest?.attrstore ?? Infinity) <= 64,
+    atLargest ? `raw SDK ${atLargest.raw.toFixed(0)} MiB` : '',
+  )
+  budgets.value(
+    `RSS growth does not grow with size: ${formatSize(largest ?? 0)} minus ${formatSize(smallest ?? 0)} (MiB)`,
+    atLargest && atSmallest ? atLargest.attrstore - atSmallest.attrstore : undefined,
+    '<= 16 MiB',
+    atLargest !== undefined &&
+      atSmallest !== undefined &&
+      atLargest.attrstore - atSmallest.attrstore <= 16,
+    atSmallest ? `growth at ${formatSize(smallest!)}: ${atSmallest.attrstore.toFixed(0)} MiB` : '',
+  )
+  budgets.ratio(
+    'concurrency-16',
+    '16 saves in flight at >= 0.95x the throughput of raw PutObject + INSERT',
+    0.95,
+    { atLeast: true },
+  )
+  budgets.ratio(
+    'concurrency-tx-16',
+    'upload inside the transaction at 16 in flight, pool of 4: throughput vs upload first + existingObject()',
+    0.95,
+    { atLeast: true },
+  )
+  const cliLargest = cliPlan.rows[cliPlan.rows.length - 1]
+  const cliSmallest = cliPlan.rows[0]
+  for (const task of CLI_TASKS) {
+    const name =
+      task === 'verify-checksums'
+        ? 'verify --checksums'
+        : task === 'migrate'
+          ? 'migrate --from-column'
+          : task === 'gc'
+            ? 'gc (dry run)'
+            : 'verify'
+    const limit = task === 'gc' ? 1.05 : 1.5
+    budgets.ratio(
+      `cli-${task}-${cliLargest}`,
+      `CLI ${name} at ${cliLargest?.toLocaleString('en')} rows within ${limit}x of a reference script`,
+      limit,
+    )
+    budgets.ratio(
+      `cli-${task}-${cliLargest}-rss`,
+      `CLI ${name} at ${cliLargest?.toLocaleString('en')} rows: peak RSS within 1.2x of the reference script's`,
+      1.2,
+    )
+    const curve = cli?.times.get(task)
+    const low = cliSmallest === undefined ? undefined : curve?.get(cliSmallest)
+    const high = cliLargest === undefined ? undefined : curve?.get(cliLargest)
+    if (low && high && cliSmallest !== cliLargest) {
+      const factor = cliLargest! / cliSmallest!
+      const attrstoreGrowth = high.attrstore / low.attrstore
+      const referenceGrowth = high.reference / low.reference
+      budgets.value(
+        `CLI ${name} growth ${cliSmallest!.toLocaleString('en')} -> ${cliLargest!.toLocaleString('en')} rows (${factor}x rows), against the reference's growth`,
+        attrstoreGrowth / referenceGrowth,
+        '<= 1.2x',
+        attrstoreGrowth / referenceGrowth <= 1.2,
+        `attrstore ${formatMs(low.attrstore)} -> ${formatMs(high.attrstore)} (${attrstoreGrowth.toFixed(1)}x), reference ${formatMs(low.reference)} -> ${formatMs(high.reference)} (${referenceGrowth.toFixed(1)}x)`,
+      )
+    }
   }
   print()
-  for (const budget of budgets)
-    print(
-      `${budget.pass ? 'PASS' : 'FAIL'}  ${budget.name}: ${budget.value} (budget ${budget.limit})`,
-    )
+  for (const line of budgets.lines()) print(line)
   // Not budgets: each ratio with TypeORM's share taken out, i.e. attrstore's own cost.
   for (const result of results) {
     if (![`save-s3-${MiB}`, `load-s3-${MiB}`, 'lazy-rows'].includes(result.id) || !result.attrstore)
@@ -254,6 +372,7 @@ async function main(): Promise<void> {
       )
     }
   }
+  for (const { stage: name, message } of errors) print(`error  ${name}: ${message}`)
   if (quick) print('(QUICK run: indicative only; run without BENCH_QUICK for the real figures)')
 
   const resultsDir = path.join(BENCH_DIR, 'results')
@@ -287,7 +406,7 @@ async function main(): Promise<void> {
     },
     servers: { postgres: postgresVersion, s3: components.s3.label },
     cases: results,
-    budgets,
+    budgets: budgets.list,
     errors,
   }
   await writeFile(latest, `${JSON.stringify(report, null, 2)}\n`)

@@ -4,15 +4,19 @@
  * BENCH_S3 (JSON) set by run.ts. Prints one JSON line.
  *
  * - attrstore: `repository.save({ data: readable })`, then a lazy load and `data.stream()`;
- * - raw: lib-storage `Upload` of the stream, then `GetObject`, consumed as a stream.
+ * - raw: lib-storage `Upload` of the stream (its default part size and queue, which are
+ *   S3Storage's), then `GetObject`, consumed as a stream.
+ *
+ * `baselineRss`: the RSS once everything is loaded and connected, just before the transfer.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3'
-import { setStorage, type StoredContent } from '@attrstore/typeorm'
+import { Upload } from '@aws-sdk/lib-storage'
+import { getStorageKey, setStorage, type StoredContent } from '@attrstore/typeorm'
 import { DataSource } from 'typeorm'
 import type { S3Connection } from './lib/components.js'
-import { rawPut, rawS3Client, s3StorageFor } from './lib/context.js'
+import { rawS3Client, s3StorageFor } from './lib/context.js'
 import { ENTITIES, S3Lazy } from './lib/entities.js'
 
 const [mode, sizeArgument] = process.argv.slice(2)
@@ -48,7 +52,9 @@ const sent = createHash('sha256')
 let upMs: number
 let downMs: number
 let received: string
-const baselineRss = process.memoryUsage().rss
+let baselineRss: number
+/** attrstore only: the SHA-256 the storage recorded for the object, where `verify` reads it. */
+let recordedSha256: string | undefined
 if (mode === 'attrstore') {
   const dataSource = new DataSource({
     type: 'postgres',
@@ -59,9 +65,11 @@ if (mode === 'attrstore') {
   setStorage(dataSource, S3Lazy, 'data', storage)
   await dataSource.initialize()
   const repository = dataSource.getRepository(S3Lazy)
+  baselineRss = process.memoryUsage().rss
   let started = performance.now()
   const saved = await repository.save(repository.create({ name: 'stream', data: body(sent) }))
   upMs = performance.now() - started
+  recordedSha256 = (await storage.stat(getStorageKey(saved, 'data')!)).sha256
   started = performance.now()
   const loaded = await repository.findOneByOrFail({ id: saved.id })
   received = await consume((await (loaded.data as StoredContent).stream()) as AsyncIterable<Buffer>)
@@ -71,8 +79,13 @@ if (mode === 'attrstore') {
 } else {
   const s3 = rawS3Client(connection)
   const key = `stream-raw/${randomUUID()}`
+  baselineRss = process.memoryUsage().rss
   let started = performance.now()
-  await rawPut({ s3, s3conn: connection }, key, body(sent))
+  // lib-storage's defaults (5 MiB parts, 4 at once): S3Storage's defaults too.
+  await new Upload({
+    client: s3,
+    params: { Bucket: connection.bucket, Key: key, Body: body(sent) },
+  }).done()
   upMs = performance.now() - started
   started = performance.now()
   const response = await s3.send(new GetObjectCommand({ Bucket: connection.bucket, Key: key }))
@@ -88,6 +101,7 @@ process.stdout.write(
     upMs,
     downMs,
     intact: received === digest,
+    recorded: mode === 'raw' || recordedSha256 === digest,
     baselineRss,
     maxRss: process.resourceUsage().maxRSS * 1024,
   })}\n`,

@@ -3,9 +3,12 @@
  * raw SDK (+ INSERT) does? Throughput in saves per second.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
+import { existingObject } from '@attrstore/core'
 import { runBounded } from '@attrstore/core/driver'
+import { setStorage } from '@attrstore/typeorm'
+import { DataSource } from 'typeorm'
 import { emptyPrefix, rawPut, type BenchContext } from '../lib/context.js'
-import { PlainKey, S3Eager } from '../lib/entities.js'
+import { ENTITIES, PlainKey, S3Eager } from '../lib/entities.js'
 import type { CaseResult } from '../lib/result.js'
 import { summarize, timeMany } from '../lib/stats.js'
 
@@ -74,6 +77,7 @@ export async function concurrentSaves(
     await emptyPrefix(context, 'raw/')
     await emptyPrefix(context, 'attrstore/')
   }
+  rows.push(await transactionHeld(context, plan, blob, items))
   const base = medians[plan.levels[0]!]!
   const scaling: ConcurrencyResult['scaling'] = {}
   for (const level of plan.levels) {
@@ -88,4 +92,62 @@ export async function concurrentSaves(
       `upload + TypeORM save ${typeorm.toFixed(2)}x (scaling ratio attrstore/raw ${(attrstore / raw).toFixed(2)})`
   }
   return { rows, scaling }
+}
+
+/**
+ * What holding a transaction (and so a pooled connection) during the upload costs: 16 saves
+ * in flight on a pool of 4 connections, the upload inside `save` against the upload done
+ * first (`storage.write`) and the row saved with `existingObject(key)`, which opens the
+ * transaction only once the bytes are stored.
+ */
+async function transactionHeld(
+  context: BenchContext,
+  plan: ConcurrencyPlan,
+  blob: Buffer,
+  items: number[],
+): Promise<CaseResult> {
+  const options = context.dataSource.options as { url: string }
+  const small = new DataSource({
+    type: 'postgres',
+    url: options.url,
+    entities: ENTITIES,
+    extra: { max: 4 },
+  })
+  setStorage(small, S3Eager, 'data', context.s3Storage)
+  await small.initialize()
+  try {
+    const repository = small.getRepository(S3Eager)
+    const times = await timeMany(
+      {
+        inside: () =>
+          runBounded(items, 16, (i) =>
+            repository.save(repository.create({ name: `t-${i}`, data: blob })),
+          ),
+        before: () =>
+          runBounded(items, 16, async (i) => {
+            const { key } = await context.s3Storage.write(blob)
+            await repository.save(
+              repository.create({ name: `t-${i}`, data: existingObject(key) as never }),
+            )
+          }),
+      },
+      { reps: plan.reps, warmup: 1 },
+    )
+    const throughput = (ms: number[]): number[] => ms.map((value) => plan.entities / (value / 1000))
+    const inside = summarize(throughput(times.inside!))
+    const before = summarize(throughput(times.before!))
+    return {
+      id: 'concurrency-tx-16',
+      label: `${plan.entities} saves, 16 in flight, pool of 4: upload inside the transaction`,
+      unit: 'saves/s',
+      attrstore: inside,
+      reference: before,
+      referenceLabel: 'upload first, then save(existingObject(key))',
+      ratio: inside.median / before.median,
+    }
+  } finally {
+    await context.pool.query('TRUNCATE bench_s3_eager RESTART IDENTITY')
+    await emptyPrefix(context, 'attrstore/')
+    await small.destroy()
+  }
 }

@@ -54,5 +54,11 @@ export async function lazyRows(
       { subject: times.attrstore!, reference: times.raw! },
       { 'TypeORM find, key as a plain column': times.typeorm! },
     ),
+    pairResult(
+      'lazy-rows-typeorm',
+      `load ${options.rows.toLocaleString('en')} rows, lazy, against TypeORM`,
+      'TypeORM find, key as a plain column',
+      { subject: times.attrstore!, reference: times.typeorm! },
+    ),
   ]
 }

@@ -132,6 +132,7 @@ export async function fsSaveLoad(context: BenchContext, plan: SizePlan): Promise
   const blob = randomBytes(plan.size)
   const size = formatSize(plan.size)
   const attrstore = dataSource.getRepository(FsEager)
+  const plainSave = dataSource.getRepository(PlainKey)
   let savedId = 0
   const writeRaw = async (file: string): Promise<void> => {
     const handle = await open(file, 'wx')
@@ -152,6 +153,11 @@ export async function fsSaveLoad(context: BenchContext, plan: SizePlan): Promise
         await writeRaw(path.join(rawDir, key))
         await pool.query('INSERT INTO bench_raw (name, data) VALUES ($1, $2)', ['blob', key])
       },
+      typeorm: async () => {
+        const key = randomUUID()
+        await writeRaw(path.join(rawDir, key))
+        await plainSave.save(plainSave.create({ name: 'blob', data: key }))
+      },
     },
     plan,
   )
@@ -162,11 +168,18 @@ export async function fsSaveLoad(context: BenchContext, plan: SizePlan): Promise
     ['blob', rawKey],
   )
   const rawId = rows[0]!.id
+  const plain = dataSource.getRepository(PlainKey)
+  const plainId = (await plain.save(plain.create({ name: 'blob', data: rawKey }))).id
   const load = await timeMany(
     {
       attrstore: async () => {
         const entity = await attrstore.findOneBy({ id: savedId })
         if (entity?.data?.length !== plan.size) throw new Error('attrstore load: wrong size')
+      },
+      typeorm: async () => {
+        const entity = await plain.findOneBy({ id: plainId })
+        const bytes = await readFile(path.join(rawDir, entity!.data!))
+        if (bytes.length !== plan.size) throw new Error('typeorm load: wrong size')
       },
       raw: async () => {
         const { rows: found } = await pool.query<{ data: string }>(
@@ -185,15 +198,16 @@ export async function fsSaveLoad(context: BenchContext, plan: SizePlan): Promise
       `save-fs-${plan.size}`,
       `save 1 entity, ${size}, filesystem`,
       'writeFile + fsync + INSERT',
-      {
-        subject: save.attrstore!,
-        reference: save.raw!,
-      },
+      { subject: save.attrstore!, reference: save.raw! },
+      { 'writeFile + fsync + TypeORM save': save.typeorm! },
     ),
-    pairResult(`load-fs-${plan.size}`, `load 1 entity, ${size}, filesystem`, 'SELECT + readFile', {
-      subject: load.attrstore!,
-      reference: load.raw!,
-    }),
+    pairResult(
+      `load-fs-${plan.size}`,
+      `load 1 entity, ${size}, filesystem`,
+      'SELECT + readFile',
+      { subject: load.attrstore!, reference: load.raw! },
+      { 'TypeORM findOneBy + readFile': load.typeorm! },
+    ),
   ]
 }
 

@@ -1,4 +1,8 @@
-/** 1 GiB up and back, attrstore and the raw SDK, each in a child process: peak RSS and time. */
+/**
+ * Large streams of unknown length up and back, attrstore and the raw SDK, each run in a
+ * child process of its own: time each way, and how much the transfer grows the RSS over
+ * the child's RSS just before it (at two sizes: the growth must not depend on the size).
+ */
 import { firstJsonLine, spawnTs, type Components } from '../lib/components.js'
 import type { CaseResult } from '../lib/result.js'
 import { formatSize, summarize } from '../lib/stats.js'
@@ -9,6 +13,8 @@ interface StreamRun {
   upMs: number
   downMs: number
   intact: boolean
+  /** attrstore: the storage recorded the body's SHA-256 (what `verify --checksums` reads). */
+  recorded: boolean
   baselineRss: number
   maxRss: number
 }
@@ -21,58 +27,70 @@ export async function streamRun(
   const child = spawnTs('stream.ts', [mode, String(size)], components.childEnv)
   const result = await firstJsonLine<StreamRun>(child)
   if (!result.intact) throw new Error(`${mode} stream of ${size} bytes came back different`)
+  if (!result.recorded)
+    throw new Error(`${mode} stream of ${size} bytes: the storage recorded no (or a wrong) SHA-256`)
   return result
 }
 
+export interface StreamFigures {
+  rows: CaseResult[]
+  /** Per size (bytes): the median RSS growth over the baseline, MiB, attrstore and raw. */
+  growth: Map<number, { attrstore: number; raw: number }>
+}
+
+const mib = (bytes: number): number => bytes / 1024 / 1024
+
+/** `sizes`: ascending; the time rows are the largest size's. */
 export async function streamLarge(
   components: Components,
-  size: number,
+  sizes: number[],
   reps: number,
-): Promise<{ rows: CaseResult[]; peakRss: number }> {
-  const runs: Record<'attrstore' | 'raw', StreamRun[]> = { attrstore: [], raw: [] }
-  for (let i = 0; i < reps; i++) {
-    runs.attrstore.push(await streamRun(components, 'attrstore', size))
-    runs.raw.push(await streamRun(components, 'raw', size))
-  }
-  const mib = (bytes: number): number => bytes / 1024 / 1024
-  const rss = {
-    attrstore: summarize(runs.attrstore.map((run) => mib(run.maxRss))),
-    raw: summarize(runs.raw.map((run) => mib(run.maxRss))),
-  }
-  const up = {
-    attrstore: summarize(runs.attrstore.map((run) => run.upMs)),
-    raw: summarize(runs.raw.map((run) => run.upMs)),
-  }
-  const down = {
-    attrstore: summarize(runs.attrstore.map((run) => run.downMs)),
-    raw: summarize(runs.raw.map((run) => run.downMs)),
-  }
-  const baseline = summarize(runs.attrstore.map((run) => mib(run.baselineRss)))
-  const label = formatSize(size)
-  return {
-    peakRss: Math.max(...runs.attrstore.map((run) => mib(run.maxRss))),
-    rows: [
-      {
-        id: 'stream-rss',
-        label: `stream ${label} up and back, peak RSS`,
-        unit: 'MiB RSS',
-        attrstore: rss.attrstore,
-        reference: rss.raw,
-        referenceLabel: 'raw SDK: Upload / GetObject streams',
-        ratio: rss.attrstore.median / rss.raw.median,
-        note:
-          `each run in its own child process; RSS before the transfer ${baseline.median.toFixed(0)} MiB ` +
-          `(Node + tsx + TypeORM + the SDK loaded), so the transfer itself added ` +
-          `${(rss.attrstore.median - baseline.median).toFixed(0)} MiB (raw SDK: ` +
-          `${(rss.raw.median - summarize(runs.raw.map((run) => mib(run.baselineRss))).median).toFixed(0)} MiB)`,
-      },
+): Promise<StreamFigures> {
+  const rows: CaseResult[] = []
+  const growth = new Map<number, { attrstore: number; raw: number }>()
+  for (const size of sizes) {
+    const runs: Record<'attrstore' | 'raw', StreamRun[]> = { attrstore: [], raw: [] }
+    for (let i = 0; i < reps; i++) {
+      // Alternated, the order swapped each time.
+      const order: Array<'attrstore' | 'raw'> = i % 2 ? ['raw', 'attrstore'] : ['attrstore', 'raw']
+      for (const mode of order) runs[mode].push(await streamRun(components, mode, size))
+    }
+    const grown = (list: StreamRun[]): number[] =>
+      list.map((run) => mib(run.maxRss - run.baselineRss))
+    const rss = { attrstore: summarize(grown(runs.attrstore)), raw: summarize(grown(runs.raw)) }
+    growth.set(size, { attrstore: rss.attrstore.median, raw: rss.raw.median })
+    const label = formatSize(size)
+    const baseline = summarize(runs.attrstore.map((run) => mib(run.baselineRss))).median
+    rows.push({
+      id: `stream-rss-${size}`,
+      label: `stream ${label} up and back, RSS growth over baseline`,
+      unit: 'MiB RSS',
+      attrstore: rss.attrstore,
+      reference: rss.raw,
+      referenceLabel: 'raw SDK: Upload / GetObject streams',
+      ratio: rss.attrstore.median / rss.raw.median,
+      note:
+        `peak RSS attrstore ${summarize(runs.attrstore.map((run) => mib(run.maxRss))).median.toFixed(0)} MiB, ` +
+        `raw ${summarize(runs.raw.map((run) => mib(run.maxRss))).median.toFixed(0)} MiB; baseline (child loaded and ` +
+        `connected, before the transfer) ${baseline.toFixed(0)} MiB`,
+    })
+    if (size !== sizes[sizes.length - 1]) continue
+    const up = {
+      attrstore: summarize(runs.attrstore.map((run) => run.upMs)),
+      raw: summarize(runs.raw.map((run) => run.upMs)),
+    }
+    const down = {
+      attrstore: summarize(runs.attrstore.map((run) => run.downMs)),
+      raw: summarize(runs.raw.map((run) => run.downMs)),
+    }
+    rows.push(
       {
         id: 'stream-up',
-        label: `stream ${label} up (save)`,
+        label: `stream ${label} up (save, unknown length)`,
         unit: 'ms',
         attrstore: up.attrstore,
         reference: up.raw,
-        referenceLabel: 'raw SDK Upload of the stream',
+        referenceLabel: 'lib-storage Upload of the stream',
         ratio: up.attrstore.median / up.raw.median,
       },
       {
@@ -84,6 +102,7 @@ export async function streamLarge(
         referenceLabel: 'raw SDK GetObject stream',
         ratio: down.attrstore.median / down.raw.median,
       },
-    ],
+    )
   }
+  return { rows, growth }
 }

@@ -1,4 +1,5 @@
 /** Everything a case needs: the DataSource, a raw pg pool, the storages, a raw S3 client. */
+import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -17,7 +18,16 @@ import { setStorage } from '@attrstore/typeorm'
 import pg from 'pg'
 import { DataSource } from 'typeorm'
 import type { S3Connection } from './components.js'
-import { ENTITIES, FsEager, RAW_TABLE_SQL, S3Eager, S3Lazy } from './entities.js'
+import { MemoryStorage } from '@attrstore/core'
+import {
+  ENTITIES,
+  FsEager,
+  RAW_TABLE_SQL,
+  RefsLarge,
+  RefsSmall,
+  S3Eager,
+  S3Lazy,
+} from './entities.js'
 
 /** Connections per pool: two pools stay under PostgreSQL's default max_connections (100). */
 export const POOL_SIZE = 40
@@ -78,6 +88,9 @@ export async function createContext(
   setStorage(dataSource, S3Eager, 'data', s3Storage)
   setStorage(dataSource, S3Lazy, 'data', s3Storage)
   setStorage(dataSource, FsEager, 'data', fsStorage)
+  // In memory: the reference checks are the database's work, measured without the network.
+  setStorage(dataSource, RefsSmall, 'data', new MemoryStorage())
+  setStorage(dataSource, RefsLarge, 'data', new MemoryStorage())
   await dataSource.initialize()
   const pool = new pg.Pool({ connectionString: databaseUrl, max: POOL_SIZE })
   pool.on('error', () => {}) // idle clients dropped when the server stops at the end
@@ -157,4 +170,25 @@ export async function emptyPrefix(context: BenchContext, prefix: string): Promis
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined
   } while (token)
+}
+
+/**
+ * The raw reference's deletion of many objects: one `DeleteObjects` (with the `Content-MD5`
+ * some servers demand and the SDK no longer sends), as an application would send it.
+ */
+export async function rawDeleteMany(context: BenchContext, keys: string[]): Promise<void> {
+  const command = new DeleteObjectsCommand({
+    Bucket: context.s3conn.bucket,
+    Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+  })
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers: Record<string, string>; body?: unknown }
+      if (typeof request.body === 'string' || request.body instanceof Uint8Array)
+        request.headers['content-md5'] = createHash('md5').update(request.body).digest('base64')
+      return next(args)
+    },
+    { step: 'build', name: 'benchContentMd5' },
+  )
+  await context.s3.send(command)
 }

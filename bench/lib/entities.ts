@@ -47,7 +47,54 @@ export class ByteaRow {
   @Column({ type: 'bytea', nullable: true }) data!: Buffer | null
 }
 
-export const ENTITIES = [S3Eager, S3Lazy, FsEager, PlainKey, ByteaRow]
+/**
+ * The reference checks at two table sizes: the same entity twice, each with its own
+ * storage (a check looks in every table whose storage shares the location), with the
+ * decorator's defaults (the key column indexed).
+ */
+@Entity({ name: 'bench_refs_small' })
+export class RefsSmall {
+  @PrimaryGeneratedColumn({ type: 'integer' }) id!: number
+  @Column({ type: 'varchar', length: 255 }) name!: string
+  @StoredAttribute() data!: Buffer | null
+}
+
+@Entity({ name: 'bench_refs_large' })
+export class RefsLarge {
+  @PrimaryGeneratedColumn({ type: 'integer' }) id!: number
+  @Column({ type: 'varchar', length: 255 }) name!: string
+  @StoredAttribute() data!: Buffer | null
+}
+
+/** What `attrstore verify` and `gc` scan (bytes in BytesFileSystemStorage). */
+@Entity({ name: 'bench_cli' })
+export class CliRow {
+  @PrimaryGeneratedColumn({ type: 'integer' }) id!: number
+  @Column({ type: 'varchar', length: 255 }) name!: string
+  @StoredAttribute({ load: 'none' }) data!: string | null
+}
+
+/** What `attrstore migrate --from-column content` moves out of the row. */
+@Entity({ name: 'bench_cli_migrate' })
+export class CliMigrate {
+  @PrimaryGeneratedColumn({ type: 'integer' }) id!: number
+  @Column({ type: 'varchar', length: 255 }) name!: string
+  @Column({ type: 'bytea', nullable: true }) content!: Buffer | null
+  @StoredAttribute({ load: 'none' }) data!: string | null
+}
+
+export const CLI_ENTITIES = [CliRow, CliMigrate]
+
+export const ENTITIES = [
+  S3Eager,
+  S3Lazy,
+  FsEager,
+  PlainKey,
+  ByteaRow,
+  RefsSmall,
+  RefsLarge,
+  ...CLI_ENTITIES,
+]
 
 /** The raw reference's table: created and used with plain SQL. */
 export const RAW_TABLE_SQL =

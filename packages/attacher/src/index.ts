@@ -26,6 +26,7 @@ export {
   objectIdentity,
   objectKeyOf,
   tryLocalObjectLock,
+  tryObjectLocks,
   waitingObjectLocks,
 } from './object-locks.js'
 export { claimUpload, isClaimedUpload } from './upload-claim.js'

@@ -31,6 +31,54 @@ export class InProcessObjectLocks<Connection> implements ObjectLocks<Connection>
     const release = tryLocalObjectLock(objectIdentity(storage, reference))
     return release ? { acquired: true, release } : { acquired: false }
   }
+
+  /** See {@link ObjectLocks.forDeletions}: the in-process locks of those of `references` that are free. */
+  async forDeletions<T>(
+    storage: AttributeStorage,
+    references: readonly string[],
+    connection: Connection | undefined,
+    task: (locked: string[], connection: Connection | undefined) => Promise<T>,
+  ): Promise<T> {
+    const held = tryObjectLocks(storage, references)
+    try {
+      return await task(held.locked, connection)
+    } finally {
+      held.release()
+    }
+  }
+}
+
+/**
+ * Takes, without waiting, the exclusive in-process locks of the objects of `references`
+ * that are free now (one per object: two references of one object share it). Returns the
+ * references whose object it locked, by object identity, and the release of all those locks.
+ */
+export function tryObjectLocks(
+  storage: AttributeStorage,
+  references: readonly string[],
+): { locked: string[]; identities: Map<string, string[]>; release(): void } {
+  const byIdentity = new Map<string, string[]>()
+  for (const reference of references) {
+    const identity = objectIdentity(storage, reference)
+    const list = byIdentity.get(identity)
+    if (list) list.push(reference)
+    else byIdentity.set(identity, [reference])
+  }
+  const releases: Array<() => void> = []
+  const identities = new Map<string, string[]>()
+  for (const [identity, list] of byIdentity) {
+    const release = localLocks.tryAcquire(identity, true)
+    if (!release) continue
+    releases.push(release)
+    identities.set(identity, list)
+  }
+  return {
+    locked: [...identities.values()].flat(),
+    identities,
+    release: () => {
+      for (const release of releases) release()
+    },
+  }
 }
 
 const storageIds = new WeakMap<AttributeStorage, string>()

@@ -26,6 +26,17 @@ export interface ReferenceIndex<Connection> {
    */
   isReferenced(storage: AttributeStorage, key: string, connection?: Connection): Promise<boolean>
   /**
+   * Of `keys`, the ones still referenced, each as {@link isReferenced} would tell, asked at
+   * once: one query per entity and column using the storage (per slice of keys), where
+   * {@link isReferenced} costs one per key. Optional: without it, a unit of work asks
+   * {@link isReferenced} key by key.
+   */
+  referencedAmong?(
+    storage: AttributeStorage,
+    keys: readonly string[],
+    connection?: Connection,
+  ): Promise<Set<string>>
+  /**
    * Inside a transaction that just imported `key`: keeps the rows that hold it from being
    * deleted by another transaction until this one ends (row locks), where the object locks
    * do not already cover that. May do nothing.
@@ -74,6 +85,20 @@ export interface ObjectLocks<Connection> {
     connection: Connection,
     inTransaction: boolean,
   ): Promise<ClaimLock>
+  /**
+   * {@link forDeletion} for many objects at once, without waiting: takes the exclusive lock
+   * of each object of `references` that is free now, runs `task` with the references whose
+   * lock it holds, then releases them. The others are left to the caller (for
+   * {@link forDeletion}, one at a time): a clean-up that waited for a lock while holding
+   * others could deadlock with an import that holds them shared. Optional: without it, a
+   * unit of work takes the locks one object at a time.
+   */
+  forDeletions?<T>(
+    storage: AttributeStorage,
+    references: readonly string[],
+    connection: Connection | undefined,
+    task: (locked: string[], connection: Connection | undefined) => Promise<T>,
+  ): Promise<T>
 }
 
 /** The outcome of {@link ObjectLocks.forClaim}. */

@@ -219,17 +219,73 @@ export class UnitOfWork<Connection> {
     this.deletions = []
     this.imports = []
     this.settled = []
-    for (const upload of uploads) {
-      if (!upload.confirmed) await this.deleteIfUnreferenced(upload, connection)
+    // Per storage, each key once: uploads no row took, then what statements superseded.
+    const candidates = new Map<AttributeStorage, string[]>()
+    const add = (storage: AttributeStorage, key: string): void => {
+      const keys = candidates.get(storage)
+      if (!keys) candidates.set(storage, [key])
+      else if (!keys.includes(key)) keys.push(key)
     }
-    const seen = new Map<AttributeStorage, Set<string>>()
+    for (const upload of uploads) if (!upload.confirmed) add(upload.storage, upload.key)
     for (const deletion of deletions) {
-      if (deletion.storage.autoDelete === false) continue // the storage keeps superseded objects
-      let keys = seen.get(deletion.storage)
-      if (!keys) seen.set(deletion.storage, (keys = new Set()))
-      if (keys.has(deletion.key)) continue
-      keys.add(deletion.key)
-      await this.deleteIfUnreferenced(deletion, connection)
+      // The storage keeps superseded objects.
+      if (deletion.storage.autoDelete !== false) add(deletion.storage, deletion.key)
+    }
+    for (const [storage, keys] of candidates)
+      await this.deleteUnreferenced(storage, keys, connection)
+  }
+
+  /**
+   * Deletes the objects of `keys` no row references. Where the adapter can, with one
+   * reference query per column for all the keys whose lock was free (and one batch
+   * delete); the others, one at a time, waiting for their lock.
+   */
+  private async deleteUnreferenced(
+    storage: AttributeStorage,
+    keys: string[],
+    connection: Connection | undefined,
+  ): Promise<void> {
+    const { objectLocks } = this.host
+    let left = keys
+    if (keys.length > 1 && this.host.referencedAmong && objectLocks.forDeletions) {
+      try {
+        left = await objectLocks.forDeletions(storage, keys, connection, async (locked, held) => {
+          let referenced: Set<string>
+          try {
+            referenced = await this.host.referencedAmong!(storage, locked, held)
+          } catch (error) {
+            for (const key of locked) this.reportCleanupFailure({ storage, key }, error)
+            referenced = new Set(locked) // cannot tell: keep them, the garbage collector will decide
+          }
+          await this.deleteMany(
+            storage,
+            locked.filter((key) => !referenced.has(key)),
+          )
+          const done = new Set(locked)
+          return keys.filter((key) => !done.has(key))
+        })
+      } catch (error) {
+        // The locks could not be taken (connection lost): keep the objects for the collector.
+        for (const key of keys) this.reportCleanupFailure({ storage, key }, error)
+        return
+      }
+    }
+    for (const key of left) await this.deleteIfUnreferenced({ storage, key }, connection)
+  }
+
+  /** One batch delete; where it fails, each object alone, so each failure names its key. */
+  private async deleteMany(storage: AttributeStorage, keys: string[]): Promise<void> {
+    if (!keys.length) return
+    try {
+      await storage.deleteMany(keys)
+      return
+    } catch {
+      // Told key by key below.
+    }
+    for (const key of keys) {
+      await storage
+        .delete(key)
+        .catch((error: unknown) => this.reportCleanupFailure({ storage, key }, error))
     }
   }
 
@@ -238,7 +294,7 @@ export class UnitOfWork<Connection> {
    * the object's lock so that no import of it commits in between. One object at a time.
    */
   private async deleteIfUnreferenced(
-    item: StoredKey,
+    item: Pick<StoredKey, 'storage' | 'key'>,
     connection: Connection | undefined,
   ): Promise<void> {
     try {
@@ -288,7 +344,7 @@ export class UnitOfWork<Connection> {
   }
 
   /** A clean-up after a commit failed: the object is left for the garbage collector. */
-  private reportCleanupFailure(item: StoredKey, error: unknown): void {
+  private reportCleanupFailure(item: Pick<StoredKey, 'storage' | 'key'>, error: unknown): void {
     this.host.report({
       operation: 'delete-after-commit',
       key: item.key,
@@ -298,7 +354,7 @@ export class UnitOfWork<Connection> {
   }
 
   private async isReferenced(
-    item: StoredKey,
+    item: Pick<StoredKey, 'storage' | 'key'>,
     connection: Connection | undefined,
   ): Promise<boolean> {
     try {

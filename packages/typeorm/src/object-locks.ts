@@ -3,6 +3,7 @@ import {
   InProcessObjectLocks,
   localObjectLock,
   objectIdentity,
+  tryObjectLocks,
   type ClaimLock,
   type ObjectLocks,
 } from '@attrstore/attacher'
@@ -129,6 +130,54 @@ export class TypeOrmObjectLocks implements ObjectLocks<QueryRunner> {
         }
       } finally {
         release()
+      }
+    } finally {
+      await own?.release()
+    }
+  }
+
+  /**
+   * {@link forDeletion} for many objects, without waiting (see the port): the in-process
+   * and the advisory lock of each object that is free now, taken with one query
+   * (`pg_try_advisory_lock`); the others are left to the caller.
+   */
+  async forDeletions<T>(
+    storage: AttributeStorage,
+    references: readonly string[],
+    queryRunner: QueryRunner | undefined,
+    task: (locked: string[], queryRunner: QueryRunner | undefined) => Promise<T>,
+  ): Promise<T> {
+    if (!this.advisory) return this.local.forDeletions(storage, references, queryRunner, task)
+    const held = queryRunner && !queryRunner.isReleased ? queryRunner : undefined
+    const own = held ? undefined : this.dataSource.createQueryRunner()
+    const connection = held ?? own!
+    try {
+      if (own) await own.connect()
+      const local = tryObjectLocks(storage, references)
+      try {
+        const identities = [...local.identities.keys()]
+        const ids = identities.map(lockId)
+        const answers: Array<{ n: string; locked: boolean }> = ids.length
+          ? await connection.query(
+              'SELECT n, pg_try_advisory_lock(id) AS locked FROM unnest($1::bigint[]) WITH ORDINALITY AS l(id, n)',
+              [ids],
+            )
+          : []
+        const taken = new Set(answers.filter((row) => row.locked).map((row) => Number(row.n) - 1))
+        const locked = identities.flatMap((identity, index) =>
+          taken.has(index) ? local.identities.get(identity)! : [],
+        )
+        try {
+          return await task(locked, connection)
+        } finally {
+          if (taken.size)
+            await connection.query(
+              'SELECT pg_advisory_unlock(id) FROM unnest($1::bigint[]) AS l(id)',
+              [ids.filter((_, index) => taken.has(index))],
+            )
+        }
+      } finally {
+        local.release()
       }
     } finally {
       await own?.release()

@@ -179,6 +179,83 @@ export class StorageBinding implements AttacherHost<QueryRunner> {
   }
 
   /**
+   * Of `keys`, the ones {@link isReferenced} would say are referenced, asked with one
+   * query per entity and column using the storage (per slice of {@link REFERENCE_SLICE}
+   * keys): `column IN (...)`, plus, where references carry versions, a `LIKE` per object
+   * for its other references. A key the database matched only under its collation (a
+   * case-insensitive MySQL one, say) is asked again on its own, as {@link isReferenced}
+   * compares with `=`.
+   */
+  async referencedAmong(
+    storage: AttributeStorage,
+    keys: readonly string[],
+    queryRunner?: QueryRunner,
+  ): Promise<Set<string>> {
+    const found = new Set<string>()
+    const versions = storage.objectKey !== undefined
+    const users = this.usersOf(storage)
+    const unique = [...new Set(keys)]
+    for (let start = 0; start < unique.length; start += REFERENCE_SLICE) {
+      let pending = unique.slice(start, start + REFERENCE_SLICE)
+      for (const { metadata, column } of users) {
+        if (!pending.length) break
+        const field = `owner.${column.propertyPath}`
+        const query = this.dataSource
+          .createQueryBuilder(metadata.target, 'owner', queryRunner)
+          .withDeleted()
+          .select(field, 'reference')
+        if (!versions) {
+          const rows = await query
+            .where(`${field} IN (:...keys)`, { keys: pending })
+            .getRawMany<{ reference: string | null }>()
+          const asked = new Set(pending)
+          let inexact = false
+          for (const { reference } of rows) {
+            if (reference !== null && asked.has(reference)) found.add(reference)
+            else inexact = true
+          }
+          if (inexact) {
+            for (const key of pending)
+              if (!found.has(key) && (await this.isReferenced(storage, key, queryRunner)))
+                found.add(key)
+            break // isReferenced looked in every table
+          }
+        } else {
+          const byObject = new Map<string, string[]>()
+          for (const key of pending) {
+            const object = objectKeyOf(storage, key)
+            const list = byObject.get(object)
+            if (list) list.push(key)
+            else byObject.set(object, [key])
+          }
+          const objects = [...byObject.keys()]
+          const likes = objects.map((_, index) => `${field} LIKE :qualified${index} ESCAPE '\\'`)
+          const rows = await query
+            .where(`(${field} IN (:...exact) OR ${likes.join(' OR ')})`, {
+              exact: [...new Set([...objects, ...pending])],
+              ...Object.fromEntries(
+                objects.map((object, index) => [
+                  `qualified${index}`,
+                  `${object.replace(/[\\%_]/g, (c) => `\\${c}`)}//%`,
+                ]),
+              ),
+            })
+            .getRawMany<{ reference: string | null }>()
+          // Compared exactly here, as isReferenced does (SQLite's LIKE ignores ASCII case).
+          const asked = new Set(pending)
+          for (const { reference } of rows) {
+            if (reference === null) continue
+            if (asked.has(reference)) found.add(reference)
+            for (const key of byObject.get(objectKeyOf(storage, reference)) ?? []) found.add(key)
+          }
+        }
+        pending = pending.filter((key) => !found.has(key))
+      }
+    }
+    return found
+  }
+
+  /**
    * Locks (FOR SHARE) the rows that hold `key` in this transaction, so that no other
    * transaction deletes them, and then the object, before this one commits. Databases
    * without row locks are skipped, and so is PostgreSQL, whose advisory object locks
@@ -215,6 +292,12 @@ export class StorageBinding implements AttacherHost<QueryRunner> {
     this.events.emit('orphaned', { key, storage, reason })
   }
 }
+
+/**
+ * Keys per reference query: with versions, up to three parameters each, under SQLite's
+ * historical limit of 999 bound parameters.
+ */
+const REFERENCE_SLICE = 300
 
 const LOCKING_DRIVERS = new Set<string>([
   'cockroachdb',
