@@ -123,7 +123,11 @@ describe('migrate: Ctrl-C, --dry-run, concurrent writes, copies that do not veri
 
   it('Ctrl-C twice abandons the batch in progress: nothing of it is committed or left behind', async () => {
     const world = await seeded()
-    const child = startCli(world, [...MIGRATE, '--no-progress', '--batch-size', '1000'])
+    // Each copy waits 10 ms: the batch of 1,000 is still being copied when both signals
+    // arrive, however quickly this process notices the first 200 copies.
+    const child = startCli(world, [...MIGRATE, '--no-progress', '--batch-size', '1000'], {
+      ATTRSTORE_TEST_WRITE_DELAY_MS: '10',
+    })
     const outcome = collect(child)
     await waitFor(async () => (await storedKeys(world.main)).length >= 200, 'copies being made')
     child.kill('SIGINT')

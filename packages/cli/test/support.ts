@@ -239,8 +239,13 @@ export function runCli(world: World, args: string[]): Promise<CliResult> {
   return collect(spawnScript(BIN, [...args, '-d', DATA_SOURCE], world.env))
 }
 
-export function startCli(world: World, args: string[]): ChildProcess {
-  return spawnScript(BIN, [...args, '-d', DATA_SOURCE], world.env)
+/** Starts `attrstore <args> -d fixtures/data-source.ts` against a world; `env` adds variables (faults to inject). */
+export function startCli(
+  world: World,
+  args: string[],
+  env: Record<string, string> = {},
+): ChildProcess {
+  return spawnScript(BIN, [...args, '-d', DATA_SOURCE], { ...world.env, ...env })
 }
 
 /** Waits until `condition` holds, polling. */
