@@ -5,10 +5,11 @@
  */
 import 'reflect-metadata'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { Column, Entity, PrimaryGeneratedColumn, type DataSource } from 'typeorm'
 import type { AttributeStorage, DirectUpload } from '@attrstore/core'
+import { listenOnLoopback } from '@attrstore/testing'
 import type { DatabaseServer } from '@attrstore/testing/world'
 import { setStorage, setUploadTokens, StoredAttribute, UploadTokens } from '@attrstore/typeorm'
 
@@ -104,18 +105,10 @@ export async function startCountingServer(
       closedBytes += socket.bytesRead
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const { port } = server.address() as AddressInfo
+  const listening = await listenOnLoopback(server)
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     bytesReceived: () => [...open].reduce((sum, socket) => sum + socket.bytesRead, closedBytes),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections()
-        server.close((error) => (error ? reject(error) : resolve()))
-      }),
+    close: listening.close,
   }
 }

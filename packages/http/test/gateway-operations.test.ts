@@ -10,8 +10,7 @@
  * its tests, printing why; under CI=true it fails instead.
  */
 import { readFile } from 'node:fs/promises'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { startHttpServer } from '@attrstore/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createS3Gateway } from '../src/index.js'
 import { awsCommand, awsPresign, run, type AwsCommand } from './gateway-clients.js'
@@ -42,15 +41,13 @@ const gateway = createS3Gateway({
 })
 /** Every request target the gateway was sent, in order. */
 const seen: string[] = []
-const server = http.createServer((request, response) => {
+const server = await startHttpServer((request, response) => {
   seen.push(`${request.method} ${request.url}`)
   gateway(request, response)
 })
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+const endpoint = server.url
 afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
+  await server.close()
   await gateway.close()
   await world.stop()
 })
