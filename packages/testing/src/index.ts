@@ -17,3 +17,5 @@ export {
   launchChromium,
 } from './chromium.js'
 export type { LaunchChromiumOptions } from './chromium.js'
+export { awsCli } from './aws-cli.js'
+export type { AwsCli, AwsCliTarget } from './aws-cli.js'
