@@ -91,10 +91,7 @@ for (const engine of ['ceph', 's3rver'] as const) {
       beforeAll(async () => {
         databases = await startDatabaseServer('sqlite')
         storage = new S3Storage({
-          bucket: s3.bucket,
-          endpoint: s3.endpoint,
-          region: s3.region,
-          credentials: s3.credentials,
+          ...s3.storageOptions,
           maxAttempts: 2,
         })
         dataSource = await uploadWorld(databases, storage)

@@ -116,10 +116,7 @@ describe(`${ABORTS} downloads aborted mid-body`, () => {
     async () => {
       const s3 = started.s3!
       const storage = new S3Storage({
-        bucket: s3.bucket,
-        endpoint: s3.endpoint,
-        region: s3.region,
-        credentials: s3.credentials,
+        ...s3.storageOptions,
         maxAttempts: 2,
       })
       try {

@@ -229,10 +229,7 @@ describe.skipIf(chromiumMissing !== undefined)(
           if (!started.s3) return
           const s3: TestS3 = started.s3
           s3Storage = new S3Storage({
-            bucket: s3.bucket,
-            endpoint: s3.endpoint,
-            region: s3.region,
-            credentials: s3.credentials,
+            ...s3.storageOptions,
             maxAttempts: 2,
             prefix: `signed-chromium-${Date.now()}/`,
           })
