@@ -6,10 +6,9 @@
  * maxSize refused by the store itself (where the server enforces POST policies), and a
  * forged token refused at claim.
  *
- * Skipped, printing why, when /usr/bin/chromium is missing; under CI=true that fails.
+ * Skipped, printing why, when /usr/bin/chromium is missing; under CI that fails.
  */
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PutBucketCorsCommand, S3Client } from '@aws-sdk/client-s3'
@@ -17,7 +16,7 @@ import type { DataSource } from 'typeorm'
 import type { Browser, Page } from 'playwright-core'
 import { UploadClaimError } from '@attrstore/core'
 import { S3Storage } from '@attrstore/s3'
-import { startS3OrSkip, type TestS3 } from '@attrstore/testing'
+import { chromiumMissingFor, launchChromium, startS3OrSkip, type TestS3 } from '@attrstore/testing'
 import { startDatabaseServer, type DatabaseServer } from '@attrstore/testing/world'
 import { claimUpload, createUpload, type StoredContent } from '@attrstore/typeorm'
 import { FINDINGS } from '../../packages/s3/test/server-findings.js'
@@ -28,13 +27,8 @@ import {
   type CountingServer,
 } from '../uploads/support.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const MiB = 1024 * 1024
-const chromiumMissing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing`
-if (chromiumMissing) {
-  if (process.env.CI === 'true') throw new Error(`CI=true but ${chromiumMissing}: install chromium`)
-  console.warn(`[skip] browser direct uploads: ${chromiumMissing}`)
-}
+const chromiumMissing = chromiumMissingFor('browser direct uploads')
 
 /** The page: asks the application for an upload, sends the file to S3, asks for the claim. */
 const PAGE = `<!doctype html><meta charset="utf-8"><title>direct upload</title><script>
@@ -97,10 +91,7 @@ for (const engine of ['ceph', 's3rver'] as const) {
       beforeAll(async () => {
         databases = await startDatabaseServer('sqlite')
         storage = new S3Storage({
-          bucket: s3.bucket,
-          endpoint: s3.endpoint,
-          region: s3.region,
-          credentials: s3.credentials,
+          ...s3.storageOptions,
           maxAttempts: 2,
         })
         dataSource = await uploadWorld(databases, storage)
@@ -155,12 +146,7 @@ for (const engine of ['ceph', 's3rver'] as const) {
         } finally {
           client.destroy()
         }
-        const { chromium } = await import('playwright-core')
-        browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          args: ['--no-sandbox'],
-          timeout: 60_000,
-        })
+        browser = await launchChromium({ timeoutMs: 60_000 })
         page = await browser.newPage()
         page.setDefaultTimeout(60_000)
         await page.goto(app.url)

@@ -1,19 +1,14 @@
 /**
  * Real S3 clients nobody here wrote, run as child processes against a test server: the aws
  * CLI and boto3 (Debian's `awscli`, `python3-boto3`). Every call has a timeout. Their
- * environment is built from scratch (no ~/.aws, no profile, no instance metadata); their
- * settings are the defaults but for path-style addressing (the server has no DNS names) and
- * bounded timeouts.
+ * environment is the one `awsCli` builds from scratch (no ~/.aws, no profile, no instance
+ * metadata); their settings are the defaults but for path-style addressing (the server has
+ * no DNS names), SigV4 and bounded timeouts.
  */
-import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import type { TestS3 } from '@attrstore/testing'
-
-/** How long one client call may take before it is killed. */
-const CALL_TIMEOUT_MS = 60_000
+import { awsCli, runClient, whyClientCannotRun, type TestS3 } from '@attrstore/testing'
 
 /** What a client saw of an object. */
 export interface ClientView {
@@ -21,22 +16,6 @@ export interface ClientView {
   size: number
   /** User metadata (`x-amz-meta-*`), as the client reports it. */
   metadata: Record<string, string>
-}
-
-/** Runs a command with a timeout (SIGKILL), resolving to its stdout; rejects with its stderr. */
-function run(command: string, args: string[], env: Record<string, string>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      { env, timeout: CALL_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error)
-          reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr}`))
-        else resolve(stdout)
-      },
-    )
-  })
 }
 
 export const sha256Of = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex')
@@ -69,49 +48,14 @@ export interface S3Clients {
   stop(): Promise<void>
 }
 
-async function missing(
-  client: string,
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<string | undefined> {
-  return run(command, args, env).then(
-    () => undefined,
-    (error: Error) => `${client} cannot run here (${error.message.split('\n')[0]})`,
-  )
-}
-
 export async function s3Clients(s3: TestS3): Promise<S3Clients> {
-  const directory = await mkdtemp(path.join(tmpdir(), 'attrstore-clients-'))
-  const config = path.join(directory, 'config')
-  await writeFile(config, `[default]\nregion = ${s3.region}\ns3 =\n  addressing_style = path\n`)
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: directory,
-    LC_ALL: 'C.UTF-8',
-    AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    AWS_DEFAULT_REGION: s3.region,
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    PYTHONDONTWRITEBYTECODE: '1',
-  }
-  const common = [
-    '--endpoint-url',
-    s3.endpoint,
-    '--output',
-    'json',
-    '--cli-connect-timeout',
-    '10',
-    '--cli-read-timeout',
-    '30',
-  ]
+  const cli = await awsCli(s3)
+  const { directory, env } = cli
   let files = 0
-  const aws = (args: string[]) => run('aws', [...args, ...common], env)
+  const aws = async (args: string[]) => (await cli.aws(args)).toString('utf8')
   return {
-    awsMissing: await missing('the aws CLI', 'aws', ['--version'], env),
-    boto3Missing: await missing('boto3', 'python3', ['-c', 'import boto3'], env),
+    awsMissing: await whyClientCannotRun('the aws CLI', 'aws', ['--version'], env),
+    boto3Missing: await whyClientCannotRun('boto3', 'python3', ['-c', 'import boto3'], env),
     async awsRead(key) {
       const head = JSON.parse(
         await aws(['s3api', 'head-object', '--bucket', s3.bucket, '--key', key]),
@@ -131,9 +75,9 @@ export async function s3Clients(s3: TestS3): Promise<S3Clients> {
       await rm(file)
     },
     async boto3Read(key) {
-      const out = await run('python3', ['-c', BOTO3_SCRIPT, s3.endpoint, s3.bucket, key], env)
-      return JSON.parse(out) as ClientView
+      const out = await runClient('python3', ['-c', BOTO3_SCRIPT, s3.endpoint, s3.bucket, key], env)
+      return JSON.parse(out.toString('utf8')) as ClientView
     },
-    stop: () => rm(directory, { recursive: true, force: true }),
+    stop: cli.stop,
   }
 }

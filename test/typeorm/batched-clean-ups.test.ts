@@ -7,10 +7,10 @@
 import { expect, it } from 'vitest'
 import { existingObject } from '@attrstore/core'
 import { getStorageKey } from '@attrstore/typeorm'
-import { waitingObjectLocks } from '../../packages/typeorm/src/object-locks.js'
 import { File } from '../support/entities.js'
 import { describeOnEachDatabase, type WorldContext } from '../support/each-database.js'
 import { text } from '../support/environment.js'
+import { someoneWaits } from '../support/lock-waits.js'
 
 async function filesWithKeys(
   t: WorldContext,
@@ -30,22 +30,6 @@ async function existing(t: WorldContext, keys: string[]): Promise<string[]> {
   const found: string[] = []
   for (const key of keys) if (await t.world.main.exists(key)) found.push(key)
   return found
-}
-
-/** Resolves once a lock request waits (in this process, or in the test's PostgreSQL database), or after `ms`. */
-async function someoneWaits(t: WorldContext, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms
-  while (Date.now() < until) {
-    if (waitingObjectLocks() > 0) return
-    if (t.kind === 'postgres') {
-      const [row] = await t.world.dataSource.query<Array<{ count: string }>>(
-        'SELECT count(*) AS count FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid ' +
-          'WHERE NOT l.granted AND a.datname = current_database()',
-      )
-      if (Number(row?.count) > 0) return
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 describeOnEachDatabase('batched clean-ups', (t) => {

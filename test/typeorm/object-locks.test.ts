@@ -6,31 +6,11 @@
 import { expect, it } from 'vitest'
 import { existingObject, ObjectNotFoundError } from '@attrstore/core'
 import { getStorageKey } from '@attrstore/typeorm'
-import { waitingObjectLocks } from '../../packages/typeorm/src/object-locks.js'
 import { File } from '../support/entities.js'
 import { gate } from '../support/controlled-bodies.js'
 import { describeOnEachDatabase, type WorldContext } from '../support/each-database.js'
 import { text } from '../support/environment.js'
-
-/**
- * Resolves once some lock request waits: an attrstore object lock in this process, or on
- * PostgreSQL any lock of the test's database. Gives up (resolving) after `ms`, so a wrong
- * ordering fails an assertion instead of hanging.
- */
-async function someoneWaits(t: WorldContext, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms
-  while (Date.now() < until) {
-    if (waitingObjectLocks() > 0) return
-    if (t.kind === 'postgres') {
-      const [row] = await t.world.dataSource.query<Array<{ count: string }>>(
-        'SELECT count(*) AS count FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid ' +
-          'WHERE NOT l.granted AND a.datname = current_database()',
-      )
-      if (Number(row?.count) > 0) return
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+import { someoneWaits } from '../support/lock-waits.js'
 
 /** Makes deletes of `key` from the world's main storage wait for a gate; `reached` opens when one does. */
 function holdDeletes(t: WorldContext, key: string) {

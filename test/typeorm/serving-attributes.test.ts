@@ -3,8 +3,6 @@
 // options) is all sendAttribute and signedUrlFor need; nothing ORM-specific in between.
 import 'reflect-metadata'
 import { randomBytes } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm'
 import {
   ConfigurationError,
@@ -19,6 +17,7 @@ import {
   signedUrlFor,
   type SendFailure,
 } from '@attrstore/http'
+import { startHttpServer, type LoopbackServer } from '@attrstore/testing'
 import {
   attachedAttribute,
   AttributeNotAttachedError,
@@ -66,13 +65,13 @@ setStorage(dataSource, Upload, 'original', storage)
 
 const signer = createUrlSigner({ secrets: randomBytes(32), baseUrl: 'http://placeholder.invalid' })
 let failures: SendFailure[] = []
-let server: Server
+let server: LoopbackServer
 let base: string
 let routeSigner = signer
 
 beforeAll(async () => {
   await dataSource.initialize()
-  server = createServer((request, response) => {
+  server = await startHttpServer((request, response) => {
     const url = new URL(request.url!, 'http://x')
     if (url.pathname === '/signed') {
       void serveSignedUrl(request, response, [storage, presigning], routeSigner)
@@ -88,13 +87,11 @@ beforeAll(async () => {
         }),
       )
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  base = server.url
   routeSigner = createUrlSigner({ secrets: randomBytes(32), baseUrl: `${base}/signed` })
 })
 afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
+  await server.close()
   await dataSource.destroy()
 })
 

@@ -87,10 +87,7 @@ afterAll(() => fauxqs.s3?.stop())
 async function s3(database: string): Promise<StorageUnderTest> {
   const server = fauxqs.s3!
   const storage = new S3Storage({
-    bucket: server.bucket,
-    endpoint: server.endpoint,
-    region: server.region,
-    credentials: server.credentials,
+    ...server.storageOptions,
     maxAttempts: 2,
     prefix: `claim-rules-${database}-${Date.now()}/`,
   })

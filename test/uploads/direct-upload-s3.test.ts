@@ -29,10 +29,7 @@ for (const engine of ['fauxqs', 's3rver', 'ceph'] as const) {
       beforeAll(async () => {
         databases = await startDatabaseServer('sqlite')
         storage = new S3Storage({
-          bucket: s3.bucket,
-          endpoint: s3.endpoint,
-          region: s3.region,
-          credentials: s3.credentials,
+          ...s3.storageOptions,
           maxAttempts: 2,
           prefix: `uploads-${engine}/`,
         })

@@ -5,10 +5,12 @@
  */
 import 'reflect-metadata'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { Column, Entity, PrimaryGeneratedColumn, type DataSource } from 'typeorm'
 import type { AttributeStorage, DirectUpload } from '@attrstore/core'
+import { directUploadRequest } from '@attrstore/core/conformance'
+import { listenOnLoopback } from '@attrstore/testing'
 import type { DatabaseServer } from '@attrstore/testing/world'
 import { setStorage, setUploadTokens, StoredAttribute, UploadTokens } from '@attrstore/typeorm'
 
@@ -59,19 +61,11 @@ export async function sendUpload(
   body: Buffer,
   contentType: string,
 ): Promise<{ status: number; text: string } | { failed: string }> {
-  let init: RequestInit
-  if (upload.method === 'POST') {
-    const form = new FormData()
-    for (const [field, value] of Object.entries(upload.fields ?? {})) form.append(field, value)
-    form.append('file', new Blob([new Uint8Array(body)], { type: contentType }), 'upload.bin')
-    init = { method: 'POST', body: form, ...(upload.headers ? { headers: upload.headers } : {}) }
-  } else {
-    const headers = new Headers(upload.headers)
-    if (!headers.has('content-type')) headers.set('content-type', contentType)
-    init = { method: 'PUT', body: new Uint8Array(body), headers }
-  }
   try {
-    const response = await fetch(upload.url, { ...init, signal: AbortSignal.timeout(30_000) })
+    const response = await fetch(upload.url, {
+      ...directUploadRequest(upload, body, contentType),
+      signal: AbortSignal.timeout(30_000),
+    })
     return { status: response.status, text: await response.text() }
   } catch (error) {
     // A server may cut a refused body short.
@@ -104,18 +98,10 @@ export async function startCountingServer(
       closedBytes += socket.bytesRead
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const { port } = server.address() as AddressInfo
+  const listening = await listenOnLoopback(server)
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     bytesReceived: () => [...open].reduce((sum, socket) => sum + socket.bytesRead, closedBytes),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections()
-        server.close((error) => (error ? reject(error) : resolve()))
-      }),
+    close: listening.close,
   }
 }

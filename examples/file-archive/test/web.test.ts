@@ -11,27 +11,22 @@
  * is missing, except under CI (CI set), where a missing browser fails.
  */
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromiumMissingFor, launchChromium } from '@attrstore/testing'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const PACKAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const SCREENSHOT = path.resolve(PACKAGE_DIR, '../../test-results/file-archive-web.png')
-const CHROMIUM = '/usr/bin/chromium'
 const run = promisify(execFile)
 const STEP_TIMEOUT = 20_000
 
-const missing = existsSync(CHROMIUM)
-  ? undefined
-  : `${CHROMIUM} is missing (Debian package chromium)`
-if (missing && process.env.CI)
-  throw new Error(`the web page test needs Chromium under CI: ${missing}`)
-if (missing) console.warn(`SKIPPED (file-archive web page in Chromium): ${missing}`)
+const missing = chromiumMissingFor('file-archive web page in Chromium')
 
 /** A minimal valid PDF (one page, one line of text), with a correct cross-reference table. */
 function minimalPdf(text: string): Buffer {
@@ -173,11 +168,7 @@ describe.skipIf(missing !== undefined)('the file-archive web page in Chromium', 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'file-archive-web-'))
     server = await serve({ ARCHIVE_DIR: path.join(work, 'archive') })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
-      timeout: 30_000,
-    })
+    browser = await launchChromium({ args: ['--autoplay-policy=no-user-gesture-required'] })
     page = await (await browser.newContext({ acceptDownloads: true })).newPage()
     page.setDefaultTimeout(STEP_TIMEOUT)
     await page.goto(server.url)

@@ -10,10 +10,9 @@ import type { Readable } from 'node:stream'
 import type { AttributeStorage, ReadOptions } from '@attrstore/core'
 import { BytesFileSystemStorage } from '@attrstore/fs'
 import { S3Storage } from '@attrstore/s3'
-import { InstrumentedStorage, startS3OrSkip } from '@attrstore/testing'
+import { InstrumentedStorage, startHttpServer, startS3OrSkip } from '@attrstore/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sendObject, type SendOutcome } from '../src/index.js'
-import { serve } from './support/serve.js'
 
 const ABORTS = 100
 const SIZE = 8 * 1024 * 1024 // far more than loopback socket buffers hold
@@ -61,7 +60,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
 async function checkAbortedDownloads(inner: AttributeStorage, key: string): Promise<void> {
   const storage = new RecordingStorage(inner)
   const outcomes: SendOutcome[] = []
-  const server = await serve((request, response) => {
+  const server = await startHttpServer((request, response) => {
     void sendObject(request, response, storage, key).then((outcome) => outcomes.push(outcome))
   })
   try {
@@ -117,10 +116,7 @@ describe(`${ABORTS} downloads aborted mid-body`, () => {
     async () => {
       const s3 = started.s3!
       const storage = new S3Storage({
-        bucket: s3.bucket,
-        endpoint: s3.endpoint,
-        region: s3.region,
-        credentials: s3.credentials,
+        ...s3.storageOptions,
         maxAttempts: 2,
       })
       try {

@@ -10,11 +10,10 @@ import type { AttributeStorage } from '@attrstore/core'
 import { sha256Hex } from '@attrstore/core/driver'
 import { BytesFileSystemStorage } from '@attrstore/fs'
 import { S3Storage } from '@attrstore/s3'
-import { startS3OrSkip, type TestS3 } from '@attrstore/testing'
+import { startHttpServer, startS3OrSkip, type TestS3 } from '@attrstore/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { sendObject } from '../src/index.js'
 import { CURL, runCurl } from './support/curl.js'
-import { serve } from './support/serve.js'
 
 const run = promisify(execFile)
 const CONTENT = Buffer.from('%PDF-1.7 a report, 33 bytes long.')
@@ -27,7 +26,7 @@ const curl = (args: string[]) => runCurl(args, directory)
 
 async function checkWithCurl(storage: AttributeStorage): Promise<void> {
   const { key } = await storage.write(CONTENT, { contentType: 'application/pdf' })
-  const server = await serve((request, response) => {
+  const server = await startHttpServer((request, response) => {
     void sendObject(request, response, storage, key, { fileName: 'rapport été.pdf' })
   })
   try {
@@ -106,10 +105,7 @@ describe.skipIf(!hasCurl)(
         async () => {
           const s3: TestS3 = started.s3!
           const storage = new S3Storage({
-            bucket: s3.bucket,
-            endpoint: s3.endpoint,
-            region: s3.region,
-            credentials: s3.credentials,
+            ...s3.storageOptions,
             maxAttempts: 2,
           })
           try {

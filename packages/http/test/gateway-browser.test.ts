@@ -5,69 +5,56 @@
  * not allowed is refused by the browser. Skipped, saying why, without Chromium (under
  * CI=true a missing Chromium fails: CI installs it).
  */
-import { existsSync } from 'node:fs'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { chromium, type Browser } from 'playwright-core'
+import {
+  chromiumMissingFor,
+  launchChromium,
+  startHttpServer,
+  type LoopbackServer,
+} from '@attrstore/testing'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createS3Gateway } from '../src/index.js'
 import { BLOB_KEY, startGatewayWorld, type GatewayWorld } from './gateway-fixture.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const missing = existsSync(CHROMIUM) ? undefined : `Chromium is not installed at ${CHROMIUM}`
-if (missing) console.warn(`[skip] ${missing}`)
-const absentInCi = process.env.CI !== undefined && missing !== undefined
+const missing = chromiumMissingFor('a browser page reading through the gateway')
 
-async function listen(server: http.Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
-describe.skipIf(missing !== undefined && !absentInCi)(
+describe.skipIf(missing !== undefined)(
   `a browser page reading through the gateway${missing ? ` (skipped: ${missing})` : ''}`,
   () => {
     let world: GatewayWorld
     let browser: Browser
-    const servers: http.Server[] = []
+    const servers: LoopbackServer[] = []
     let gatewayUrl: string
     let allowedPage: string
     let otherPage: string
     let closeGateway: () => Promise<void>
     beforeAll(async () => {
-      if (absentInCi) throw new Error(`CI must install Chromium: ${missing}`)
       world = await startGatewayWorld()
-      const page = (): http.Server =>
-        http.createServer((_, response) => {
+      const page = (): Promise<LoopbackServer> =>
+        startHttpServer((_, response) => {
           response.setHeader('Content-Type', 'text/html')
           response.end('<!doctype html><title>viewer</title>')
         })
-      const allowed = page()
-      const other = page()
+      const allowed = await page()
+      const other = await page()
       servers.push(allowed, other)
-      allowedPage = await listen(allowed)
+      allowedPage = allowed.url
       // `localhost` and `127.0.0.1` are two origins.
-      otherPage = (await listen(other)).replace('127.0.0.1', 'localhost')
+      otherPage = other.url.replace('127.0.0.1', 'localhost')
       const gateway = createS3Gateway({
         buckets: world.storages,
         anonymous: true,
         cors: { origins: [allowedPage] },
       })
       closeGateway = () => gateway.close()
-      const server = http.createServer(gateway)
+      const server = await startHttpServer(gateway)
       servers.push(server)
-      gatewayUrl = await listen(server)
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--no-sandbox'],
-        timeout: 30_000,
-      })
+      gatewayUrl = server.url
+      browser = await launchChromium()
     })
     afterAll(async () => {
       await browser?.close()
-      for (const server of servers) {
-        server.closeAllConnections()
-        server.close()
-      }
+      for (const server of servers) await server.close()
       await closeGateway?.()
       await world?.stop()
     })

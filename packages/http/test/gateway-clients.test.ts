@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  awsCli,
+  awsClient,
   awsPresign,
   boto3,
   curl,
@@ -29,7 +29,7 @@ import {
 
 const world: GatewayWorld = await startGatewayWorld()
 const clients: GatewayClient[] = await Promise.all(
-  [awsCli, boto3, s3cmd, rclone].map((make) => make(world.endpoint)),
+  [awsClient, boto3, s3cmd, rclone].map((make) => make(world.endpoint)),
 )
 afterAll(async () => {
   await Promise.all(clients.map((client) => client.stop()))

@@ -4,13 +4,11 @@
  * directory (no ~/.aws, ~/.s3cfg or rclone.conf of the machine), path-style addressing,
  * SigV4, and bounded timeouts.
  */
-import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { awsCli, runClient, whyClientCannotRun } from '@attrstore/testing'
 import { CREDENTIAL, REGION } from './gateway-fixture.js'
-
-const CALL_TIMEOUT_MS = 60_000
 
 /** What every client test does, in the client's own terms. */
 export interface GatewayClient {
@@ -32,106 +30,38 @@ export interface GatewayClient {
   stop(): Promise<void>
 }
 
-export function run(command: string, args: string[], env: Record<string, string>): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      {
-        env,
-        timeout: CALL_TIMEOUT_MS,
-        killSignal: 'SIGKILL',
-        maxBuffer: 64 * 1024 * 1024,
-        encoding: 'buffer',
-      },
-      (error, stdout, stderr) => {
-        if (error)
-          reject(
-            new Error(
-              `${command} ${args.join(' ')} failed: ${error.message}\n${stderr.toString()}`,
-            ),
-          )
-        else resolve(stdout)
-      },
-    )
-  })
-}
-
-async function missing(name: string, command: string, args: string[], env: Record<string, string>) {
-  return run(command, args, env).then(
-    () => undefined,
-    (error: Error) => `${name} cannot run here (${error.message.split('\n')[0]})`,
-  )
-}
-
 const lines = (out: Buffer): string[] =>
   out
     .toString('utf8')
     .split('\n')
     .filter((line) => line !== '')
 
-async function scratch(name: string): Promise<{ directory: string; env: Record<string, string> }> {
-  const directory = await mkdtemp(path.join(tmpdir(), `attrstore-gateway-${name}-`))
+/** What every client runs with: PATH, `home` as HOME, a UTF-8 locale, no .pyc files. */
+function clientEnvironment(home: string): Record<string, string> {
   return {
-    directory,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: directory,
-      LC_ALL: 'C.UTF-8',
-      PYTHONDONTWRITEBYTECODE: '1',
-    },
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    LC_ALL: 'C.UTF-8',
+    PYTHONDONTWRITEBYTECODE: '1',
   }
 }
 
-/** The aws CLI with a configuration of its own (path style, SigV4, the test credential, bounded timeouts). */
-export interface AwsCommand {
-  directory: string
-  /** Runs `aws <args> --endpoint-url … --output json …` with `extra` in its environment. */
-  aws(args: string[], extra?: Record<string, string>): Promise<Buffer>
-  /** Its output parsed as JSON (`{}` for none). */
-  json(args: string[], extra?: Record<string, string>): Promise<ReturnType<typeof JSON.parse>>
+async function scratch(name: string): Promise<{ directory: string; env: Record<string, string> }> {
+  const directory = await mkdtemp(path.join(tmpdir(), `attrstore-gateway-${name}-`))
+  return { directory, env: clientEnvironment(directory) }
 }
 
-export async function awsCommand(endpoint: string): Promise<AwsCommand> {
-  const { directory, env } = await scratch('aws')
-  const config = path.join(directory, 'config')
-  // SigV4 everywhere: `aws s3 presign` signs with SigV2 by default.
-  await writeFile(
-    config,
-    `[default]\nregion = ${REGION}\ns3 =\n  addressing_style = path\n  signature_version = s3v4\n`,
-  )
-  Object.assign(env, {
-    AWS_ACCESS_KEY_ID: CREDENTIAL.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: CREDENTIAL.secretAccessKey,
-    AWS_CONFIG_FILE: config,
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  })
-  const common = [
-    '--endpoint-url',
-    endpoint,
-    '--output',
-    'json',
-    '--cli-connect-timeout',
-    '10',
-    '--cli-read-timeout',
-    '30',
-  ]
-  const aws = async (args: string[], extra: Record<string, string> = {}) =>
-    run('aws', [...args, ...common], { ...env, ...extra })
-  const json = async (args: string[], extra: Record<string, string> = {}) =>
-    JSON.parse((await aws(args, extra)).toString() || '{}')
-  return { directory, aws, json }
-}
+/** The gateway's endpoint with the test credential and region, as the clients take it. */
+const gatewayTarget = (endpoint: string) => ({ endpoint, region: REGION, credentials: CREDENTIAL })
 
-export async function awsCli(endpoint: string): Promise<GatewayClient> {
-  const { directory, aws, json } = await awsCommand(endpoint)
+export async function awsClient(endpoint: string): Promise<GatewayClient> {
+  const { directory, aws, json, stop } = await awsCli(gatewayTarget(endpoint))
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: directory }
   let files = 0
   const out = () => path.join(directory, `out-${++files}`)
   return {
     name: 'the aws CLI',
-    missing: await missing('the aws CLI', 'aws', ['--version'], env),
+    missing: await whyClientCannotRun('the aws CLI', 'aws', ['--version'], env),
     async listBuckets() {
       return (await json(['s3api', 'list-buckets'])).Buckets.map((b: { Name: string }) => b.Name)
     },
@@ -181,18 +111,18 @@ export async function awsCli(endpoint: string): Promise<GatewayClient> {
       await writeFile(file, bytes)
       return aws(['s3', 'cp', file, `s3://${bucket}/${key}`, '--no-progress'])
     },
-    stop: () => rm(directory, { recursive: true, force: true }),
+    stop,
   }
 }
 
-/** `aws s3 presign`'s URL for a key (SigV4, as configured by {@link awsCommand}). */
+/** `aws s3 presign`'s URL for a key (SigV4, as configured by `awsCli`). */
 export async function awsPresign(
   endpoint: string,
   bucket: string,
   key: string,
   expiresIn = 300,
 ): Promise<string> {
-  const { directory, aws } = await awsCommand(endpoint)
+  const { aws, stop } = await awsCli(gatewayTarget(endpoint))
   try {
     const out = await aws([
       's3',
@@ -203,13 +133,13 @@ export async function awsPresign(
     ])
     return out.toString().trim()
   } finally {
-    await rm(directory, { recursive: true, force: true })
+    await stop()
   }
 }
 
 /** curl's body for a URL (`-f`: an HTTP error fails). */
 export async function curl(url: string): Promise<Buffer> {
-  return run('curl', ['-s', '-S', '-f', '--max-time', '30', url], {
+  return runClient('curl', ['-s', '-S', '-f', '--max-time', '30', url], {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
   })
 }
@@ -243,18 +173,27 @@ elif op == 'put':
     with open(source, 'rb') as f: client.put_object(Bucket=bucket, Key=key, Body=f.read())
 `
 
-export async function boto3(endpoint: string): Promise<GatewayClient> {
-  const { directory, env } = await scratch('boto3')
-  Object.assign(env, {
+/**
+ * The environment of a boto3 script run with `home` as HOME: the test credential and region
+ * (as KEY, SECRET, REGION, which the script passes to boto3), no configuration of the machine.
+ */
+export function boto3Environment(home: string): Record<string, string> {
+  return {
+    ...clientEnvironment(home),
     REGION,
     KEY: CREDENTIAL.accessKeyId,
     SECRET: CREDENTIAL.secretAccessKey,
     AWS_CONFIG_FILE: '/dev/null',
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     AWS_EC2_METADATA_DISABLED: 'true',
-  })
+  }
+}
+
+export async function boto3(endpoint: string): Promise<GatewayClient> {
+  const { directory } = await scratch('boto3')
+  const env = boto3Environment(directory)
   const py = (args: string[], extra: Record<string, string> = {}) =>
-    run('python3', ['-c', BOTO3_SCRIPT, endpoint, ...args], { ...env, ...extra })
+    runClient('python3', ['-c', BOTO3_SCRIPT, endpoint, ...args], { ...env, ...extra })
   let files = 0
   const get = async (bucket: string, key: string, range?: string) => {
     const file = path.join(directory, `out-${++files}`)
@@ -263,7 +202,7 @@ export async function boto3(endpoint: string): Promise<GatewayClient> {
   }
   return {
     name: 'boto3',
-    missing: await missing('boto3', 'python3', ['-c', 'import boto3'], env),
+    missing: await whyClientCannotRun('boto3', 'python3', ['-c', 'import boto3'], env),
     listBuckets: async () => JSON.parse((await py(['buckets', '-'])).toString()),
     listAll: async (bucket) => JSON.parse((await py(['list', bucket])).toString()).keys,
     listTop: async (bucket) => JSON.parse((await py(['list', bucket, '/'])).toString()),
@@ -308,14 +247,14 @@ export async function s3cmd(endpoint: string): Promise<GatewayClient> {
     return file
   }
   const config = await configFor(CREDENTIAL.secretAccessKey)
-  const s3 = (args: string[], file = config) => run('s3cmd', ['-c', file, ...args], env)
+  const s3 = (args: string[], file = config) => runClient('s3cmd', ['-c', file, ...args], env)
   /** `2026-12-01 16:17      1234  s3://bucket/key` (or `DIR  s3://bucket/prefix/`). */
   const listed = (out: Buffer, bucket: string) =>
     lines(out).map((line) => line.slice(line.indexOf(`s3://${bucket}/`) + `s3://${bucket}/`.length))
   let files = 0
   return {
     name: 's3cmd',
-    missing: await missing('s3cmd', 's3cmd', ['--version'], env),
+    missing: await whyClientCannotRun('s3cmd', 's3cmd', ['--version'], env),
     listBuckets: async () =>
       lines(await s3(['ls'])).map((line) => line.slice(line.indexOf('s3://') + 5)),
     listAll: async (bucket) => listed(await s3(['ls', '-r', `s3://${bucket}/`]), bucket),
@@ -373,11 +312,11 @@ export async function rclone(endpoint: string): Promise<GatewayClient> {
     '10s',
   ]
   const rc = (args: string[], extra: Record<string, string> = {}) =>
-    run('rclone', [...args, ...common], { ...env, ...extra })
+    runClient('rclone', [...args, ...common], { ...env, ...extra })
   let files = 0
   return {
     name: 'rclone',
-    missing: await missing('rclone', 'rclone', ['version'], env),
+    missing: await whyClientCannotRun('rclone', 'rclone', ['version'], env),
     listBuckets: async () => lines(await rc(['lsf', 'gw:'])).map((line) => line.replace(/\/$/, '')),
     listAll: async (bucket) => lines(await rc(['lsf', '-R', '--files-only', `gw:${bucket}`])),
     async listTop(bucket) {

@@ -5,12 +5,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { MemoryStorage, type AttributeStorage } from '@attrstore/core'
 import { BytesFileSystemStorage } from '@attrstore/fs'
+import { startHttpServer } from '@attrstore/testing'
 import { createS3Gateway, type S3GatewayOptions } from '../src/index.js'
 
 export const CREDENTIAL = {
@@ -76,17 +75,14 @@ export async function startGatewayWorld(
     region: REGION,
     ...options,
   })
-  const server = http.createServer(gateway)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const server = await startHttpServer(gateway)
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.url,
     contents,
     visibleKeys: [...contents.keys()].filter((key) => key !== HIDDEN_KEY).sort(byUtf8),
     storages: { files, memory },
     async stop() {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
+      await server.close()
       await gateway.close()
       await rm(root, { recursive: true, force: true })
     },

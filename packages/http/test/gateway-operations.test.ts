@@ -10,11 +10,16 @@
  * its tests, printing why; under CI=true it fails instead.
  */
 import { readFile } from 'node:fs/promises'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import {
+  awsCli,
+  runClient,
+  startHttpServer,
+  whyClientCannotRun,
+  type AwsCli,
+} from '@attrstore/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createS3Gateway } from '../src/index.js'
-import { awsCommand, awsPresign, run, type AwsCommand } from './gateway-clients.js'
+import { awsPresign, boto3Environment } from './gateway-clients.js'
 import {
   BLOB_KEY,
   CREDENTIAL,
@@ -42,15 +47,13 @@ const gateway = createS3Gateway({
 })
 /** Every request target the gateway was sent, in order. */
 const seen: string[] = []
-const server = http.createServer((request, response) => {
+const server = await startHttpServer((request, response) => {
   seen.push(`${request.method} ${request.url}`)
   gateway(request, response)
 })
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+const endpoint = server.url
 afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
+  await server.close()
   await gateway.close()
   await world.stop()
 })
@@ -74,18 +77,18 @@ function skipUnlessPresent(name: string, missing: string | undefined) {
   }
 }
 
-const awsMissing = await run('aws', ['--version'], { PATH: process.env.PATH ?? '/usr/bin' }).then(
-  () => undefined,
-  (error: Error) => `the aws CLI cannot run here (${error.message.split('\n')[0]})`,
-)
+const awsMissing = await whyClientCannotRun('the aws CLI', 'aws', ['--version'], {
+  PATH: process.env.PATH ?? '/usr/bin',
+})
 const awsGate = skipUnlessPresent('the aws CLI', awsMissing)
 
 describe.skipIf(awsGate.skip)(`the aws CLI${awsGate.title}`, () => {
-  let cli: AwsCommand
+  let cli: AwsCli
   beforeAll(async () => {
     awsGate.check()
-    cli = await awsCommand(endpoint)
+    cli = await awsCli({ endpoint, region: REGION, credentials: CREDENTIAL })
   })
+  afterAll(() => cli?.stop())
   /** The aws CLI's error output for a call that must fail. */
   const failure = (args: string[], extra?: Record<string, string>) =>
     cli.aws(args, extra).then(
@@ -192,7 +195,7 @@ describe.skipIf(awsGate.skip)(`the aws CLI${awsGate.title}`, () => {
     expect(listed.Contents.map((c: { Key: string }) => c.Key)).toContain('dir/hash#1.txt')
     // An unsigned write is refused as a signed one is.
     const file = `${cli.directory}/upload.txt`
-    await run('sh', ['-c', `echo x > '${file}'`], { PATH: process.env.PATH ?? '/usr/bin' })
+    await runClient('sh', ['-c', `echo x > '${file}'`], { PATH: process.env.PATH ?? '/usr/bin' })
     expect(
       await failure([
         's3',
@@ -279,12 +282,9 @@ elif op == 'conditional':
 print(json.dumps(out))
 `
 
-const boto3Missing = await run('python3', ['-c', 'import boto3'], {
+const boto3Missing = await whyClientCannotRun('boto3', 'python3', ['-c', 'import boto3'], {
   PATH: process.env.PATH ?? '/usr/bin',
-}).then(
-  () => undefined,
-  (error: Error) => `boto3 cannot run here (${error.message.split('\n')[0]})`,
-)
+})
 const boto3Gate = skipUnlessPresent('boto3', boto3Missing)
 
 describe.skipIf(boto3Gate.skip)(`boto3${boto3Gate.title}`, () => {
@@ -292,17 +292,11 @@ describe.skipIf(boto3Gate.skip)(`boto3${boto3Gate.title}`, () => {
   const boto3 = async (op: string) =>
     JSON.parse(
       (
-        await run('python3', ['-c', BOTO3_OPERATIONS, endpoint, op], {
-          PATH: process.env.PATH ?? '/usr/bin',
-          HOME: '/nonexistent',
-          REGION,
-          KEY: CREDENTIAL.accessKeyId,
-          SECRET: CREDENTIAL.secretAccessKey,
-          AWS_CONFIG_FILE: '/dev/null',
-          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-          AWS_EC2_METADATA_DISABLED: 'true',
-          PYTHONDONTWRITEBYTECODE: '1',
-        })
+        await runClient(
+          'python3',
+          ['-c', BOTO3_OPERATIONS, endpoint, op],
+          boto3Environment('/nonexistent'),
+        )
       ).toString(),
     )
 

@@ -6,20 +6,20 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parse as parseContentDisposition } from 'content-disposition'
+import { startHttpServer, type LoopbackServer } from '@attrstore/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BytesFileSystemStorage } from '@attrstore/fs'
 import { sendObject, type SendObjectOptions } from '../src/index.js'
-import { serve, type Served } from './support/serve.js'
 
 let root: string
 let storage: BytesFileSystemStorage
-let served: Served
+let served: LoopbackServer
 let options: SendObjectOptions = {}
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'attrstore-hostile-requests-'))
   storage = new BytesFileSystemStorage({ root })
-  served = await serve((request, response) => {
+  served = await startHttpServer((request, response) => {
     const key = decodeURIComponent(new URL(request.url!, 'http://x').pathname.slice(1))
     void sendObject(request, response, storage, key, options)
   })

@@ -7,22 +7,22 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { startHttpServer, type LoopbackServer } from '@attrstore/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BytesFileSystemStorage } from '@attrstore/fs'
 import { withUploadEndpoint, type UploadEndpointStorage } from '../src/index.js'
-import { serve, type Served } from './support/serve.js'
 
 const SECRET = 'a secret of more than thirty-two bytes, for tests'
 
 let root: string
-let served: Served
+let served: LoopbackServer
 let storages: Record<'PUT' | 'POST', UploadEndpointStorage>
 /** Every handleUpload call: settled or not. */
 const handling: { settled: boolean }[] = []
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'attrstore-hostile-uploads-'))
-  served = await serve((request, response) => {
+  served = await startHttpServer((request, response) => {
     const storage = request.url?.startsWith('/post') ? storages.POST : storages.PUT
     const call = { settled: false }
     handling.push(call)
@@ -270,7 +270,7 @@ describe('a body that stops coming (slowloris)', () => {
   it('the upload is given up after idleTimeoutMs without a byte: handler settled, nothing kept', async () => {
     // A server that sets no request timeout of its own (Fastify's default): the endpoint's
     // idle timeout is all that ends the upload.
-    const slow = await serve((request, response) => {
+    const slow = await startHttpServer((request, response) => {
       const call = { settled: false }
       handling.push(call)
       void storage.handleUpload(request, response).finally(() => (call.settled = true))

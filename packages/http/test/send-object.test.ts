@@ -10,7 +10,7 @@ import {
   type ReadOptions,
 } from '@attrstore/core'
 import { sha256Hex } from '@attrstore/core/driver'
-import { InstrumentedStorage } from '@attrstore/testing'
+import { InstrumentedStorage, startHttpServer } from '@attrstore/testing'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   ACTIVE_CONTENT_POLICY,
@@ -19,7 +19,6 @@ import {
   type SendObjectOptions,
   type SendOutcome,
 } from '../src/index.js'
-import { serve } from './support/serve.js'
 
 const CONTENT = Buffer.from('0123456789abcdefghij') // 20 bytes
 const ETAG = `"${sha256Hex(CONTENT)}"`
@@ -30,7 +29,7 @@ let options: SendObjectOptions = {}
 let outcomes: SendOutcome[] = []
 let failures: Array<{ error: unknown; failure: SendFailure }> = []
 
-const server = await serve((request, response) => {
+const server = await startHttpServer((request, response) => {
   const key = decodeURIComponent(new URL(request.url!, 'http://x').pathname.slice(1))
   void sendObject(request, response, storage, key, {
     ...options,
@@ -300,7 +299,7 @@ describe('sendObject: methods and failures', () => {
   })
 
   it('an onError hook that throws changes nothing for the client', async () => {
-    const local = await serve((request, response) => {
+    const local = await startHttpServer((request, response) => {
       void sendObject(request, response, memory, 'missing', {
         onError: () => {
           throw new ConfigurationError('the logger is broken')

@@ -14,21 +14,20 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { BytesFileSystemStorage } from '@attrstore/fs'
 import { S3Storage } from '@attrstore/s3'
-import { startS3OrSkip, type TestS3 } from '@attrstore/testing'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import {
+  chromiumMissingFor,
+  launchChromium,
+  type LoopbackServer,
+  startHttpServer,
+  startS3OrSkip,
+  type TestS3,
+} from '@attrstore/testing'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createUrlSigner, sendObject, serveSignedUrl, type UrlSigner } from '../src/index.js'
 import { CURL, runCurl } from './support/curl.js'
-import { serve, type Served } from './support/serve.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const chromiumMissing = existsSync(CHROMIUM)
-  ? undefined
-  : `Chromium is not installed at ${CHROMIUM}`
-if (chromiumMissing) {
-  if (process.env.CI) throw new Error(`CI must install Chromium: ${chromiumMissing}`)
-  console.warn(`[skip] signed URLs in Chromium: ${chromiumMissing}`)
-}
+const chromiumMissing = chromiumMissingFor('signed URLs in Chromium')
 const curlMissing = existsSync(CURL) ? undefined : `curl is not installed at ${CURL}`
 if (curlMissing) console.warn(`[skip] signed URLs with curl: ${curlMissing}`)
 
@@ -50,7 +49,7 @@ let clock = Date.now()
 // The route's base URL is the server's: the server is started first, the signer made then.
 const route: { signer?: UrlSigner } = {}
 /** `/signed?…`: serveSignedUrl; `/inline`, `/attachment`: sendObject; `/`: an empty page. */
-const server: Served = await serve((request, response) => {
+const server: LoopbackServer = await startHttpServer((request, response) => {
   const { pathname } = new URL(request.url!, 'http://x')
   if (pathname === '/signed')
     return void serveSignedUrl(request, response, [storage], route.signer!)
@@ -173,11 +172,7 @@ describe.skipIf(chromiumMissing !== undefined)(
     let browser: Browser
     let page: Page
     beforeAll(async () => {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--no-sandbox'],
-        timeout: 30_000,
-      })
+      browser = await launchChromium()
       page = await (await browser.newContext({ acceptDownloads: true })).newPage()
       page.setDefaultTimeout(STEP_TIMEOUT)
       await page.goto(server.url)
@@ -234,10 +229,7 @@ describe.skipIf(chromiumMissing !== undefined)(
           if (!started.s3) return
           const s3: TestS3 = started.s3
           s3Storage = new S3Storage({
-            bucket: s3.bucket,
-            endpoint: s3.endpoint,
-            region: s3.region,
-            credentials: s3.credentials,
+            ...s3.storageOptions,
             maxAttempts: 2,
             prefix: `signed-chromium-${Date.now()}/`,
           })

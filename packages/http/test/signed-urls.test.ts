@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { ConfigurationError, MemoryStorage } from '@attrstore/core'
-import { InstrumentedStorage } from '@attrstore/testing'
+import { InstrumentedStorage, startHttpServer } from '@attrstore/testing'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   createUrlSigner,
@@ -10,7 +10,6 @@ import {
   type SendFailure,
   type UrlSigner,
 } from '../src/index.js'
-import { serve } from './support/serve.js'
 
 const SECRET = randomBytes(32)
 let clock = Date.parse('2026-12-01T12:00:00Z')
@@ -25,7 +24,7 @@ const stored = async (storage: InstrumentedStorage, text: string, contentType = 
 let signer: UrlSigner
 let servedStorages: InstrumentedStorage[] = [photos]
 let failures: Array<{ error: unknown; failure: SendFailure }> = []
-const server = await serve((request, response) => {
+const server = await startHttpServer((request, response) => {
   void serveSignedUrl(request, response, servedStorages, signer, {
     onError: (error, failure) => failures.push({ error, failure }),
   })

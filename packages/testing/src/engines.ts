@@ -73,6 +73,14 @@ export interface StartS3Options {
   env?: Record<string, string | undefined>
 }
 
+/** Where {@link TestS3.storageOptions} point an `S3Storage`. */
+export interface TestS3StorageOptions {
+  bucket: string
+  endpoint: string
+  region: string
+  credentials: { accessKeyId: string; secretAccessKey: string }
+}
+
 /** A running S3 endpoint and a bucket on it. */
 export interface TestS3 {
   engine: S3Engine
@@ -84,6 +92,11 @@ export interface TestS3 {
   bucket: string
   /** Ready for `new S3Client(clientConfig)`: path-style, checksums `WHEN_REQUIRED`. */
   clientConfig: S3ClientConfig
+  /**
+   * The bucket, endpoint, region and credentials, as `new S3Storage({ ...storageOptions,
+   * prefix })` of `@attrstore/s3` takes them.
+   */
+  storageOptions: TestS3StorageOptions
   /** The variables that point attrstore (and the AWS SDK) at this endpoint. */
   env: Record<string, string>
   /** Creates another bucket (random name by default) and returns its name. */

@@ -6,7 +6,7 @@
  *
  * ```ts
  * const s3 = await startS3()                       // S3_TEST_ENGINE, else auto
- * const storage = new S3Storage({ bucket: s3.bucket, endpoint: s3.endpoint, credentials: s3.credentials })
+ * const storage = new S3Storage(s3.storageOptions)
  * await s3.stop()
  * ```
  */
@@ -41,6 +41,7 @@ export {
   type S3Engine,
   type StartS3Options,
   type TestS3,
+  type TestS3StorageOptions,
 } from './engines.js'
 export { CEPH_INSTALL_COMMAND, DEFAULT_CEPH_START_TIMEOUT_MS } from './ceph.js'
 export { DEFAULT_MINIO_IMAGE } from './minio.js'
@@ -88,6 +89,12 @@ export async function startS3(options: StartS3Options = {}): Promise<TestS3> {
     credentials: running.credentials,
     bucket,
     clientConfig,
+    storageOptions: {
+      bucket,
+      endpoint: running.endpoint,
+      region: running.region,
+      credentials: running.credentials,
+    },
     env: {
       AWS_S3_ENDPOINT_URL: running.endpoint,
       AWS_ACCESS_KEY_ID: running.credentials.accessKeyId,

@@ -2,31 +2,22 @@ import { randomBytes } from 'node:crypto'
 import { expect } from 'vitest'
 import type { DirectUpload } from '../contract.js'
 import { capabilityCheck } from './capability-check.js'
+import { directUploadRequest } from './direct-upload-request.js'
 import type { SuiteContext } from './context.js'
 import { fetchWhole, type Fetched } from './http.js'
 
 /**
- * Sends `body` the way a browser would: a form with the upload's fields, file last, for
- * `POST`; the bare body with the upload's headers for `PUT`. A server may cut a refused
- * body short: a failed request counts as a refusal (`undefined`).
+ * Sends `body` the way a browser would ({@link directUploadRequest}). A server may cut a
+ * refused body short: a failed request counts as a refusal (`undefined`).
  */
 async function send(
   upload: DirectUpload,
   body: Buffer,
   contentType: string,
 ): Promise<Fetched | undefined> {
-  let init: RequestInit
-  if (upload.method === 'POST') {
-    const form = new FormData()
-    for (const [field, value] of Object.entries(upload.fields ?? {})) form.append(field, value)
-    form.append('file', new Blob([new Uint8Array(body)], { type: contentType }), 'upload.bin')
-    init = { method: 'POST', body: form, ...(upload.headers ? { headers: upload.headers } : {}) }
-  } else {
-    const headers = new Headers(upload.headers)
-    if (!headers.has('content-type')) headers.set('content-type', contentType)
-    init = { method: 'PUT', body: new Uint8Array(body), headers }
-  }
-  return fetchWhole(upload.url, init).catch(() => undefined)
+  return fetchWhole(upload.url, directUploadRequest(upload, body, contentType)).catch(
+    () => undefined,
+  )
 }
 
 /**

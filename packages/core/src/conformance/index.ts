@@ -26,6 +26,7 @@ import { describeReadOptions } from './read-options.js'
 import { describeWebBodies } from './web-bodies.js'
 
 export type { ConformanceOptions, ServerGuarantee } from './context.js'
+export { directUploadRequest } from './direct-upload-request.js'
 export { digestOf, failingBody, generateBody, measureMemoryGrowth, MiB } from './fixtures.js'
 
 /** Registers the conformance tests of one storage implementation in the current vitest file. */
