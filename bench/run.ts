@@ -6,7 +6,8 @@
  * Environment:
  *   BENCH_QUICK=1          small sizes and few repetitions, for iterating (a few minutes)
  *   BENCH_ONLY=s3,lazy     only these groups: s3, fs, bytea, lazy, refs, concurrency,
- *                          stream, cli
+ *                          stream, cli, serve
+ *   BENCH_SERVE_MIB=1024   size of the object served by sendObject (quick: 256)
  *   BENCH_STREAM_MIB=256,1024  sizes of the streamed body (quick: 64,256)
  *   BENCH_STREAM_REPS=2    child-process runs per mode and size for the stream case
  *   BENCH_REFS_ROWS=1000000    rows of the large table of the reference checks (quick: 100000)
@@ -25,6 +26,7 @@ import { concurrentSaves, type ConcurrencyResult } from './cases/concurrency.js'
 import { lazyRows } from './cases/lazy.js'
 import { referenceChecks } from './cases/references.js'
 import { byteaSaveLoad, fsSaveLoad, s3SaveLoad, type SizePlan } from './cases/single.js'
+import { servingLarge, type ServingFigures } from './cases/serving.js'
 import { streamLarge, type StreamFigures } from './cases/stream.js'
 import { Budgets } from './lib/budgets.js'
 import { BENCH_DIR, startComponents } from './lib/components.js'
@@ -36,7 +38,7 @@ const KiB = 1024
 const MiB = 1024 * KiB
 const quick = process.env.BENCH_QUICK === '1'
 const only = new Set(
-  (process.env.BENCH_ONLY ?? 's3,fs,bytea,lazy,refs,concurrency,stream,cli')
+  (process.env.BENCH_ONLY ?? 's3,fs,bytea,lazy,refs,concurrency,stream,cli,serve')
     .split(',')
     .map((part) => part.trim()),
 )
@@ -68,6 +70,7 @@ const streamSizes = numbers(process.env.BENCH_STREAM_MIB || (quick ? '64,256' : 
   (value) => value * MiB,
 )
 const streamReps = Number(process.env.BENCH_STREAM_REPS || (quick ? 1 : 2))
+const serveSize = Number(process.env.BENCH_SERVE_MIB || (quick ? 256 : 1024)) * MiB
 const refsPlan = {
   smallRows: 1000,
   largeRows: Number(process.env.BENCH_REFS_ROWS || (quick ? 100_000 : 1_000_000)),
@@ -149,6 +152,7 @@ async function main(): Promise<void> {
   const errors: Array<{ stage: string; message: string }> = []
   let concurrency: ConcurrencyResult | undefined
   let stream: StreamFigures | undefined
+  let serving: ServingFigures | undefined
   let cli: CliFigures | undefined
   const stage = async (name: string, run: () => Promise<void>): Promise<void> => {
     if (!only.has(name)) return
@@ -192,6 +196,10 @@ async function main(): Promise<void> {
       stream = await streamLarge(components, streamSizes, streamReps)
       results.push(...stream.rows)
     })
+    await stage('serve', async () => {
+      serving = await servingLarge(components, serveSize, streamReps)
+      results.push(...serving.rows)
+    })
   } finally {
     await context.close().catch(() => {})
     await components.stop()
@@ -207,6 +215,7 @@ async function main(): Promise<void> {
     'save-bytea',
     'load-bytea',
     'stream',
+    'serve',
     'concurrency',
     'cli',
   ]
@@ -307,9 +316,31 @@ async function main(): Promise<void> {
       atLargest.attrstore - atSmallest.attrstore <= 16,
     atSmallest ? `growth at ${formatSize(smallest!)}: ${atSmallest.attrstore.toFixed(0)} MiB` : '',
   )
+  for (const kind of ['fs', 's3'] as const) {
+    const served = serving?.growth.get(kind)
+    budgets.value(
+      `serving ${formatSize(serveSize)} with sendObject over ${kind === 'fs' ? 'BytesFileSystemStorage' : 'S3'} grows the server's RSS by at most 64 MiB over its baseline (MiB)`,
+      served,
+      '<= 64 MiB',
+      (served ?? Infinity) <= 64,
+      '',
+    )
+  }
   budgets.ratio(
     'concurrency-16',
-    '16 saves in flight at >= 0.95x the throughput of raw PutObject + INSERT',
+    '16 saves in flight, plain save (upload inside the transaction), at >= 0.95x the throughput of raw PutObject + INSERT',
+    0.95,
+    { atLeast: true },
+  )
+  budgets.ratio(
+    'concurrency-staged-16',
+    '16 saves in flight, stageUpload() then save (the pattern for large bodies), at >= 0.95x the throughput of raw PutObject + INSERT',
+    0.95,
+    { atLeast: true },
+  )
+  budgets.ratio(
+    'concurrency-tx-16-staged',
+    'stageUpload() then save at 16 in flight, pool of 4: throughput vs the upload inside the transaction',
     0.95,
     { atLeast: true },
   )

@@ -18,7 +18,8 @@ import { writeChecked } from './content-validation.js'
 import type { AttachmentOptions } from './options.js'
 import type { AttacherHost } from './ports.js'
 import type { Upload, UnitOfWork } from './unit-of-work.js'
-import { claimUploadedObject, isClaimedUpload } from './upload-claim.js'
+import { isStagedUpload, takeStagedUpload } from './staged-upload.js'
+import { claimUploadedObject, isClaimedUpload, type ClaimTarget } from './upload-claim.js'
 
 /** Reads and writes one property of entity objects (TypeORM's `ColumnMetadata` is one). */
 export interface AttributeAccess<Entity extends object> {
@@ -155,18 +156,26 @@ export class Attacher<Connection> {
     let display: unknown = value
     let sha256: string | undefined
     let upload: Upload | undefined
-    if (isClaimedUpload(value)) {
+    const target = (): ClaimTarget => ({
+      entityName: attribute.entityName,
+      propertyPath: path,
+      rules: {
+        maxSize: attribute.options.maxSize,
+        accept: attribute.options.accept,
+        sniff: attribute.options.sniff,
+      },
+    })
+    if (isStagedUpload(value)) {
+      // Written by this process before the transaction: this work's own upload, like a
+      // body written now (no existence check; deleted on rollback).
+      const ended = takeStagedUpload(value, target(), storage)
+      key = value.key
+      upload = unit.uploaded(storage, key, depth, ended)
+      display = new StoredContent(key, storage, value.sha256)
+    } else if (isClaimedUpload(value)) {
       const claimed = await claimUploadedObject({
         claimed: value,
-        target: {
-          entityName: attribute.entityName,
-          propertyPath: path,
-          rules: {
-            maxSize: attribute.options.maxSize,
-            accept: attribute.options.accept,
-            sniff: attribute.options.sniff,
-          },
-        },
+        target: target(),
         storage,
         host: this.host,
         unit,

@@ -30,6 +30,13 @@ export {
   waitingObjectLocks,
 } from './object-locks.js'
 export { claimUpload, isClaimedUpload } from './upload-claim.js'
+export {
+  isStagedUpload,
+  MAX_STAGED_UPLOAD_AGE_MS,
+  stageContent,
+  StagedUpload,
+} from './staged-upload.js'
+export type { StageOptions, StagedUploadState, StagingTarget } from './staged-upload.js'
 export type { ClaimedUpload } from './upload-claim.js'
 export { MAX_UPLOAD_TOKEN_LIFETIME_MS, UploadTokens } from './upload-tokens.js'
 export type { UploadGrant, UploadTarget, UploadTokensOptions } from './upload-tokens.js'

@@ -26,6 +26,12 @@ export interface Upload {
   confirmed: boolean
   /** Outside a transaction: a write statement succeeded since, so a row may hold it. */
   maybeCommitted: boolean
+  /**
+   * Told once when the work is done with the upload: `kept` when a committed row may hold
+   * it, false when it was deleted (rolled back, or failed outside a transaction). A staged
+   * upload's handle learns its fate this way.
+   */
+  ended?: ((kept: boolean) => void) | undefined
 }
 
 interface StoredKey {
@@ -114,8 +120,13 @@ export class UnitOfWork<Connection> {
     while (this.inFlight.size) await Promise.all([...this.inFlight])
   }
 
-  uploaded(storage: AttributeStorage, key: string, depth: number): Upload {
-    const upload = { storage, key, depth, confirmed: false, maybeCommitted: false }
+  uploaded(
+    storage: AttributeStorage,
+    key: string,
+    depth: number,
+    ended?: (kept: boolean) => void,
+  ): Upload {
+    const upload = { storage, key, depth, confirmed: false, maybeCommitted: false, ended }
     this.uploads.push(upload)
     return upload
   }
@@ -208,6 +219,7 @@ export class UnitOfWork<Connection> {
     this.deletions = this.deletions.filter((deletion) => deletion.depth <= depth)
     this.imports = this.imports.filter((item) => item.depth <= depth)
     if (depth === 0) this.releaseImportLocks()
+    for (const upload of uploads) upload.ended?.(false)
     await this.deleteAll(uploads, 'delete-after-rollback')
   }
 
@@ -226,7 +238,10 @@ export class UnitOfWork<Connection> {
       if (!keys) candidates.set(storage, [key])
       else if (!keys.includes(key)) keys.push(key)
     }
-    for (const upload of uploads) if (!upload.confirmed) add(upload.storage, upload.key)
+    for (const upload of uploads) {
+      upload.ended?.(upload.confirmed)
+      if (!upload.confirmed) add(upload.storage, upload.key)
+    }
     for (const deletion of deletions) {
       // The storage keeps superseded objects.
       if (deletion.storage.autoDelete !== false) add(deletion.storage, deletion.key)
@@ -319,6 +334,7 @@ export class UnitOfWork<Connection> {
     this.deletions = []
     this.imports = []
     const partlyCommitted = uploads.some((upload) => upload.maybeCommitted)
+    for (const upload of uploads) upload.ended?.(partlyCommitted)
     for (const upload of uploads) {
       if (upload.maybeCommitted) {
         this.host.orphaned(

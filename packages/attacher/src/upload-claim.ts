@@ -11,7 +11,6 @@ import { hashStream } from '@attrstore/core/driver'
 import { objectIdentity } from './object-locks.js'
 import type { AttacherHost } from './ports.js'
 import type { UnitOfWork } from './unit-of-work.js'
-import type { UploadGrant } from './upload-tokens.js'
 
 const CLAIMED_UPLOAD = Symbol.for('attrstore.claimedUpload')
 
@@ -82,7 +81,7 @@ export async function claimUploadedObject<Connection>(args: {
     )
   }
   const grant = tokens.read(claimed.token)
-  checkTarget(grant, target, storage)
+  refuseOtherTarget(grant, target, storage)
   const { key } = grant
   if (!unit.beginClaim(objectIdentity(storage, key)))
     throw new UploadClaimError('claim-in-progress', 'this work already claims it', key)
@@ -117,23 +116,37 @@ export async function claimUploadedObject<Connection>(args: {
   return { key, size: hashed.size, sha256: hashed.sha256 }
 }
 
-function checkTarget(grant: UploadGrant, target: ClaimTarget, storage: AttributeStorage): void {
+/**
+ * Refuses (`UploadClaimError`, `other-target`) an upload made for another storage or
+ * attribute than `target`'s: a claim token's grant, or a staged upload. `names`: what the
+ * messages call the upload and what was made for one attribute.
+ */
+export function refuseOtherTarget(
+  made: {
+    key: string
+    location: string
+    target?: { entity: string; attribute: string } | undefined
+  },
+  target: ClaimTarget,
+  storage: AttributeStorage,
+  names: { upload: string; made: string } = { upload: 'upload', made: 'token' },
+): void {
   const { entityName, propertyPath } = target
-  if (grant.location !== storage.location) {
+  if (made.location !== storage.location) {
     throw new UploadClaimError(
       'other-target',
-      `the upload went to the storage at ${grant.location}, not ${entityName}.${propertyPath}'s`,
-      grant.key,
+      `the ${names.upload} went to the storage at ${made.location}, not ${entityName}.${propertyPath}'s`,
+      made.key,
     )
   }
   if (
-    grant.target &&
-    (grant.target.entity !== entityName || grant.target.attribute !== propertyPath)
+    made.target &&
+    (made.target.entity !== entityName || made.target.attribute !== propertyPath)
   ) {
     throw new UploadClaimError(
       'other-target',
-      `the token was made for ${grant.target.entity}.${grant.target.attribute}, not ${entityName}.${propertyPath}`,
-      grant.key,
+      `the ${names.made} was made for ${made.target.entity}.${made.target.attribute}, not ${entityName}.${propertyPath}`,
+      made.key,
     )
   }
 }

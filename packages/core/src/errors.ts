@@ -194,8 +194,9 @@ export type UploadClaimRefusal =
   | 'media-type'
 
 /**
- * A direct upload could not be claimed: nothing was referenced, and the uploaded object (if
- * any) is left to the garbage collector.
+ * A direct upload could not be claimed, or a staged upload (`stageUpload`) could not be
+ * saved: nothing was referenced, and the uploaded object (if any) is left to the garbage
+ * collector (or to the save that holds it).
  */
 export class UploadClaimError extends AttrstoreError {
   readonly reason: UploadClaimRefusal

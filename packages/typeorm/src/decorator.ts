@@ -1,5 +1,5 @@
 import { Column, type ObjectLiteral } from 'typeorm'
-import type { AttachmentOptions, ClaimedUpload } from '@attrstore/attacher'
+import type { AttachmentOptions, ClaimedUpload, StagedUpload } from '@attrstore/attacher'
 import { assertContentRules, type Body } from '@attrstore/core'
 import { declareKeyColumnIndex } from './key-column-index.js'
 import { processWide } from './process-wide.js'
@@ -32,8 +32,8 @@ export interface StoredAttributeOptions<
   index?: boolean | string
 }
 
-/** The value a stored attribute's property may be given: content, a claimed direct upload, or null. */
-export type StoredAttributeValue = Body | ClaimedUpload | null
+/** The value a stored attribute's property may be given: content, a claimed direct upload, a staged upload, or null. */
+export type StoredAttributeValue = Body | ClaimedUpload | StagedUpload | null
 
 interface RegisteredAttribute {
   options: StoredAttributeOptions

@@ -6,8 +6,8 @@ import {
 } from '@attrstore/attacher'
 import { ConfigurationError, type AttributeStorage } from '@attrstore/core'
 import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm'
-import { storedColumns } from './registry.js'
 import { bindingOf } from './set-storage.js'
+import { storedAttributeOf } from './staged-upload.js'
 
 export type { CreatedUpload, UploadRequest } from '@attrstore/attacher'
 
@@ -50,21 +50,14 @@ export async function createUpload<Entity extends ObjectLiteral>(
     const { tokens, ...rest } = entityOrRequest as UploadRequest & { tokens: UploadTokens }
     return prepareDirectUpload(target, tokens, rest)
   }
-  const binding = bindingOf(target)
-  const metadata = target.getMetadata(entityOrRequest as EntityTarget<Entity>)
-  const stored = storedColumns(metadata).find(({ column }) => column.propertyPath === attribute)
-  if (!stored) {
-    throw new ConfigurationError(
-      `${metadata.name}.${String(attribute)} is not a @StoredAttribute()`,
-    )
-  }
-  const tokens = binding.uploadTokens
+  const stored = storedAttributeOf(target, entityOrRequest as EntityTarget<Entity>, attribute!)
+  const { metadata, storage } = stored
+  const tokens = bindingOf(target).uploadTokens
   if (!tokens) {
     throw new ConfigurationError(
       'createUpload needs the UploadTokens that sign its token: call setUploadTokens(dataSource, new UploadTokens({ secret })) at start-up',
     )
   }
-  const storage = binding.storageFor(metadata, stored.column)
   return prepareDirectUpload(storage, tokens, request, {
     entity: metadata.name,
     attribute: stored.column.propertyPath,

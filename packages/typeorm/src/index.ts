@@ -14,11 +14,15 @@ export {
   AttributeNotAttachedError,
   NullAttributeError,
   claimUpload,
+  MAX_STAGED_UPLOAD_AGE_MS,
+  StagedUpload,
   UploadTokens,
   MAX_UPLOAD_TOKEN_LIFETIME_MS,
 } from '@attrstore/attacher'
 export type { AttachedObject, ClaimedUpload, UploadTokensOptions } from '@attrstore/attacher'
 export { createUpload } from './direct-upload.js'
+export { stageUpload } from './staged-upload.js'
+export type { StageOptions, StagedUploadState } from './staged-upload.js'
 export type { CreatedUpload, UploadRequest } from './direct-upload.js'
 export { StorageNotConfiguredError } from './errors.js'
 export { storedColumns } from './registry.js'
