@@ -31,7 +31,7 @@ import { streamLarge, type StreamFigures } from './cases/stream.js'
 import { Budgets } from './lib/budgets.js'
 import { BENCH_DIR, startComponents } from './lib/components.js'
 import { createContext } from './lib/context.js'
-import type { CaseResult } from './lib/result.js'
+import { formatFigure, type CaseResult } from './lib/result.js'
 import { formatMs, formatSize, type Summary } from './lib/stats.js'
 
 const KiB = 1024
@@ -86,18 +86,6 @@ const cliPlan = {
   objectSize: 256,
 }
 
-function formatValue(summary: Summary | undefined, unit: CaseResult['unit']): string {
-  if (!summary) return '—'
-  switch (unit) {
-    case 'ms':
-      return formatMs(summary.median)
-    case 'saves/s':
-      return `${summary.median.toFixed(0)} saves/s`
-    case 'MiB RSS':
-      return `${summary.median.toFixed(0)} MiB`
-  }
-}
-
 function spread(summary: Summary | undefined): string {
   return summary ? `±${(summary.spreadPct / 2).toFixed(0)}%` : ''
 }
@@ -109,9 +97,9 @@ function table(results: CaseResult[]): string[] {
   ]
   for (const result of results) {
     const attrstore = result.attrstore
-      ? `${formatValue(result.attrstore, result.unit)} ${spread(result.attrstore)}`
+      ? `${formatFigure(result.attrstore, result.unit)} ${spread(result.attrstore)}`
       : '—'
-    const reference = `${formatValue(result.reference, result.unit)} ${spread(result.reference)} (${result.referenceLabel})`
+    const reference = `${formatFigure(result.reference, result.unit)} ${spread(result.reference)} (${result.referenceLabel})`
     const ratio = result.ratio === undefined ? '—' : `${result.ratio.toFixed(2)}x`
     const n = result.attrstore?.n ?? result.reference?.n ?? 0
     lines.push(`| ${result.label} | ${attrstore} | ${reference} | ${ratio} | ${n} |`)
@@ -233,11 +221,11 @@ async function main(): Promise<void> {
     print('Where the time goes (same run):')
     for (const result of breakdowns) {
       const parts = Object.entries(result.breakdown ?? {}).map(
-        ([name, summary]) => `${name} ${formatValue(summary, result.unit)}`,
+        ([name, summary]) => `${name} ${formatFigure(summary, result.unit)}`,
       )
       if (result.attrstore && result.breakdown) {
-        parts.unshift(`reference ${formatValue(result.reference, result.unit)}`)
-        parts.push(`attrstore ${formatValue(result.attrstore, result.unit)}`)
+        parts.unshift(`reference ${formatFigure(result.reference, result.unit)}`)
+        parts.push(`attrstore ${formatFigure(result.attrstore, result.unit)}`)
       }
       if (result.note) parts.push(result.note)
       print(`- ${result.label}: ${parts.join(' · ')}`)

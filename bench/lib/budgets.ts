@@ -3,8 +3,7 @@
  * the same run, printed as one PASS/FAIL line with both figures. Budgets, not tests: a
  * failed one never fails the run.
  */
-import type { CaseResult } from './result.js'
-import { formatMs, type Summary } from './stats.js'
+import { formatFigure, type CaseResult } from './result.js'
 
 export interface Budget {
   name: string
@@ -15,18 +14,6 @@ export interface Budget {
   /** What the ratio is made of: attrstore's figure and the same-run reference's. */
   detail: string
   pass: boolean
-}
-
-function figure(summary: Summary | undefined, unit: CaseResult['unit']): string {
-  if (!summary) return '—'
-  switch (unit) {
-    case 'ms':
-      return formatMs(summary.median)
-    case 'saves/s':
-      return `${summary.median.toFixed(0)} saves/s`
-    case 'MiB RSS':
-      return `${summary.median.toFixed(0)} MiB`
-  }
 }
 
 /** Collects the budgets as the cases' results come in, and prints them. */
@@ -56,7 +43,7 @@ export class Budgets {
       name,
       limit: limitText,
       value: `${result.ratio.toFixed(2)}x`,
-      detail: `attrstore ${figure(result.attrstore, result.unit)}, ${result.referenceLabel} ${figure(result.reference, result.unit)}`,
+      detail: `attrstore ${formatFigure(result.attrstore, result.unit)}, ${result.referenceLabel} ${formatFigure(result.reference, result.unit)}`,
       pass,
     })
   }

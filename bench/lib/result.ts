@@ -1,4 +1,4 @@
-import { summarize, type Summary } from './stats.js'
+import { formatMs, summarize, type Summary } from './stats.js'
 
 /** One line of the table. Times in milliseconds unless `unit` says otherwise. */
 export interface CaseResult {
@@ -15,6 +15,19 @@ export interface CaseResult {
   /** Extra figures that tell where the time goes (e.g. TypeORM alone). */
   breakdown?: Record<string, Summary>
   note?: string
+}
+
+/** A summary's median in the case's unit, as the tables and budget lines print it. */
+export function formatFigure(summary: Summary | undefined, unit: CaseResult['unit']): string {
+  if (!summary) return '—'
+  switch (unit) {
+    case 'ms':
+      return formatMs(summary.median)
+    case 'saves/s':
+      return `${summary.median.toFixed(0)} saves/s`
+    case 'MiB RSS':
+      return `${summary.median.toFixed(0)} MiB`
+  }
 }
 
 export function pairResult(
