@@ -13,50 +13,8 @@ import {
   UnitOfWork,
   waitingObjectLocks,
   type AttachedAttribute,
-  type AttacherHost,
-  type CleanupFailure,
-  type LoadMode,
 } from '../src/index.js'
-
-interface Row {
-  data?: unknown
-}
-
-/** The rows of one table, each holding a key: the reference index answers from them. */
-class Rows implements AttacherHost<string> {
-  readonly objectLocks = new InProcessObjectLocks<string>()
-  readonly rows = new Set<Row>()
-  readonly failures: CleanupFailure[] = []
-
-  isReferenced(_storage: AttributeStorage, key: string): Promise<boolean> {
-    return Promise.resolve([...this.rows].some((row) => row.data === key))
-  }
-
-  lockReferences(): Promise<void> {
-    return Promise.resolve()
-  }
-
-  report(failure: CleanupFailure): void {
-    this.failures.push(failure)
-  }
-
-  orphaned(): void {}
-}
-
-function attribute(storage: AttributeStorage, load: LoadMode = 'eager'): AttachedAttribute<Row> {
-  return {
-    entityName: 'File',
-    access: {
-      propertyPath: 'data',
-      getEntityValue: (entity) => entity.data,
-      setEntityValue: (entity, value) => {
-        entity.data = value
-      },
-    },
-    options: { load },
-    storage: () => storage,
-  }
-}
+import { attribute, Rows, type Row } from './plain-rows.js'
 
 async function objectCount(storage: AttributeStorage): Promise<number> {
   let count = 0

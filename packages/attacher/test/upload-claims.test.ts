@@ -4,49 +4,9 @@
  * progress at a time, and a row referencing it refuses later claims.
  */
 import { describe, expect, it } from 'vitest'
-import { MemoryStorage, UploadClaimError, type AttributeStorage } from '@attrstore/core'
-import {
-  Attacher,
-  claimUpload,
-  InProcessObjectLocks,
-  UnitOfWork,
-  UploadTokens,
-  type AttachedAttribute,
-  type AttacherHost,
-} from '../src/index.js'
-
-interface Row {
-  data?: unknown
-}
-
-class Rows implements AttacherHost<string> {
-  readonly objectLocks = new InProcessObjectLocks<string>()
-  readonly uploadTokens = new UploadTokens({ secret: 'thirty-two bytes at least, here!' })
-  readonly rows = new Set<Row>()
-  isReferenced(_storage: AttributeStorage, key: string): Promise<boolean> {
-    return Promise.resolve([...this.rows].some((row) => row.data === key))
-  }
-  lockReferences(): Promise<void> {
-    return Promise.resolve()
-  }
-  report(): void {}
-  orphaned(): void {}
-}
-
-function attribute(storage: AttributeStorage): AttachedAttribute<Row> {
-  return {
-    entityName: 'File',
-    access: {
-      propertyPath: 'data',
-      getEntityValue: (entity) => entity.data,
-      setEntityValue: (entity, value) => {
-        entity.data = value
-      },
-    },
-    options: {},
-    storage: () => storage,
-  }
-}
+import { MemoryStorage, UploadClaimError } from '@attrstore/core'
+import { Attacher, claimUpload, UnitOfWork } from '../src/index.js'
+import { attribute, Rows, type Row } from './plain-rows.js'
 
 describe('claims of direct uploads, in process', () => {
   it('one claim at a time; a committed claim refuses the next; a rolled-back one frees the upload', async () => {
