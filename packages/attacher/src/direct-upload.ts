@@ -70,7 +70,9 @@ export async function prepareDirectUpload(
   }
   const maxSize = Math.min(...limits)
   const expiresIn = tokens.checkExpiresIn(request.expiresIn ?? 600)
-  const accept = acceptList(request.accept) ?? acceptList(target?.limits.accept)
+  // Only the request's own list goes into the token: the attribute's rules are read again
+  // at claim (one check of the stored object, not two of the same list).
+  const accept = acceptList(request.accept)
   const upload = await storage.createDirectUpload({
     context: {
       ...(target ? { entityName: target.entity, attributeName: target.attribute } : {}),

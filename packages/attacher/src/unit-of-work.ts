@@ -232,11 +232,11 @@ export class UnitOfWork<Connection> {
     this.imports = []
     this.settled = []
     // Per storage, each key once: uploads no row took, then what statements superseded.
-    const candidates = new Map<AttributeStorage, string[]>()
+    const candidates = new Map<AttributeStorage, Set<string>>()
     const add = (storage: AttributeStorage, key: string): void => {
       const keys = candidates.get(storage)
-      if (!keys) candidates.set(storage, [key])
-      else if (!keys.includes(key)) keys.push(key)
+      if (!keys) candidates.set(storage, new Set([key]))
+      else keys.add(key)
     }
     for (const upload of uploads) {
       upload.ended?.(upload.confirmed)
@@ -247,7 +247,7 @@ export class UnitOfWork<Connection> {
       if (deletion.storage.autoDelete !== false) add(deletion.storage, deletion.key)
     }
     for (const [storage, keys] of candidates)
-      await this.deleteUnreferenced(storage, keys, connection)
+      await this.deleteUnreferenced(storage, [...keys], connection)
   }
 
   /**
