@@ -194,6 +194,25 @@ describe('signedUrlFor', () => {
     expect(presigning.asked.at(-1)!.options.disposition).toBe('attachment')
     await signedUrlFor(loaded, 'preview', { expiresIn: 1, disposition: 'inline' })
     expect(presigning.asked.at(-1)!.options.disposition).toBe('attachment')
+    // The rule sendObject applies: bytes of no declared kind are saved, not shown...
+    await signedUrlFor(loaded, 'preview', {
+      expiresIn: 1,
+      disposition: 'inline',
+      contentType: 'application/octet-stream',
+    })
+    expect(presigning.asked.at(-1)!.options.disposition).toBe('attachment')
+    // ...and a passive type the file name registers is shown, with that type in the URL.
+    await signedUrlFor(loaded, 'preview', {
+      expiresIn: 1,
+      disposition: 'inline',
+      fileName: 'a.pdf',
+    })
+    expect(presigning.asked.at(-1)!.options).toEqual({
+      expiresIn: 1,
+      disposition: 'inline',
+      fileName: 'a.pdf',
+      contentType: 'application/pdf',
+    })
   })
 
   it("signs with the application's signer where the storage cannot presign; its route serves it", async () => {

@@ -266,6 +266,23 @@ describe('direct uploads through @attrstore/http to the filesystem (sqlite)', ()
     ).rejects.toThrow(/maxExpiresIn/)
   })
 
+  it("a request's accept is held to the decorator's rule: media ranges, or a list of them", async () => {
+    for (const accept of ['image/png, image/jpeg', 'png', '*/png', [], ['image/png', '']]) {
+      await expect(
+        createUpload(dataSource, Attachment, 'content', { maxSize: 4096, accept }),
+        JSON.stringify(accept),
+      ).rejects.toThrow(/^createUpload: accept must be media types/)
+    }
+    const listed = await createUpload(dataSource, Attachment, 'content', {
+      maxSize: 4096,
+      accept: ['Image/PNG', 'image/jpeg'],
+    })
+    const token = JSON.parse(Buffer.from(listed.token.split('.')[1]!, 'base64url').toString()) as {
+      a: string[]
+    }
+    expect(token.a).toEqual(['image/png', 'image/jpeg'])
+  })
+
   it('a rollback after a claim keeps the upload; it can be claimed again', async () => {
     const upload = await uploaded()
     const failing = dataSource.transaction(async (manager) => {

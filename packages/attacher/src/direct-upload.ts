@@ -1,11 +1,15 @@
 import { ConfigurationError, type AttributeStorage, type DirectUpload } from '@attrstore/core'
+import { acceptedMediaRanges } from '@attrstore/core/driver'
 import type { UploadTarget, UploadTokens } from './upload-tokens.js'
 
 /** What the application asks of one direct upload. */
 export interface UploadRequest {
   /** Largest size in bytes; the attribute's own `maxSize`, when smaller, wins. */
   maxSize?: number
-  /** Accepted media types (`image/png`, `image/*`), checked on the content at claim. */
+  /**
+   * Accepted media types (`image/png`, `image/*`, or a list), checked on the content at
+   * claim; anything else is a `ConfigurationError`.
+   */
   accept?: string | readonly string[]
   /** Seconds the upload URL stays valid. Default 600; at most the tokens' `maxExpiresIn`. */
   expiresIn?: number
@@ -27,14 +31,6 @@ export interface CreatedUpload extends DirectUpload {
   token: string
   /** Until when the token can be claimed (after `expiresAt`, by the tokens' `claimWindow`). */
   claimableUntil: Date
-}
-
-function acceptList(accept: string | readonly string[] | undefined): string[] | undefined {
-  if (accept === undefined) return undefined
-  const list = (typeof accept === 'string' ? accept.split(',') : [...accept])
-    .map((type) => type.trim().toLowerCase())
-    .filter(Boolean)
-  return list.length ? list : undefined
 }
 
 /**
@@ -72,7 +68,8 @@ export async function prepareDirectUpload(
   const expiresIn = tokens.checkExpiresIn(request.expiresIn ?? 600)
   // Only the request's own list goes into the token: the attribute's rules are read again
   // at claim (one check of the stored object, not two of the same list).
-  const accept = acceptList(request.accept)
+  const accept =
+    request.accept === undefined ? undefined : acceptedMediaRanges(request.accept, 'createUpload')
   const upload = await storage.createDirectUpload({
     context: {
       ...(target ? { entityName: target.entity, attributeName: target.attribute } : {}),

@@ -9,7 +9,7 @@ import {
   SNIFF_LENGTH,
   type SniffedType,
 } from './media-sniffing.js'
-import { isActiveContent, mediaTypeOf } from './media-type.js'
+import { isActiveContent, isMediaRange, mediaTypeOf } from './media-type.js'
 
 /**
  * What an attribute accepts as content, checked on the real bytes before anything is kept:
@@ -63,7 +63,25 @@ export interface CheckedContent {
   failure(): ValidationError | undefined
 }
 
-const MEDIA_RANGE = /^(?:\*\/\*|[a-z0-9][\w.+-]*\/(?:\*|[a-z0-9][\w.+-]*))$/
+/**
+ * The media ranges of an `accept` rule, checked and lower-cased: throws a
+ * `ConfigurationError` naming `where` unless `accept` is one media range (`image/png`,
+ * `image/*`, `*\/*`) or a non-empty list of them. One rule for every place that takes an
+ * `accept` (the decorator, a direct upload's request).
+ */
+export function acceptedMediaRanges(accept: unknown, where: string): string[] {
+  const list: unknown[] =
+    typeof accept === 'string' ? [accept] : Array.isArray(accept) ? accept : []
+  const wrong = list.find(
+    (range) => typeof range !== 'string' || !isMediaRange(mediaTypeEssence(range)),
+  )
+  if (list.length === 0 || wrong !== undefined)
+    throw new ConfigurationError(
+      `${where}: accept must be media types or wildcards such as 'application/pdf' or 'image/*', ` +
+        `or a non-empty list of them; got ${JSON.stringify(wrong ?? accept)}`,
+    )
+  return list.map((range) => mediaTypeEssence(range as string))
+}
 
 /** Throws a `ConfigurationError` naming `where` for rules that are not well-formed. */
 export function assertContentRules(rules: ContentRules, where: string): void {
@@ -72,17 +90,7 @@ export function assertContentRules(rules: ContentRules, where: string): void {
     throw new ConfigurationError(
       `${where}: maxSize must be a number of bytes (an integer >= 0), got ${String(maxSize)}`,
     )
-  if (accept !== undefined) {
-    const list = acceptList(accept)
-    const wrong = list.find(
-      (range) => typeof range !== 'string' || !MEDIA_RANGE.test(mediaTypeEssence(range)),
-    )
-    if (list.length === 0 || wrong !== undefined)
-      throw new ConfigurationError(
-        `${where}: accept must be media types or wildcards such as 'application/pdf' or 'image/*', ` +
-          `or a non-empty list of them; got ${JSON.stringify(wrong ?? accept)}`,
-      )
-  }
+  if (accept !== undefined) acceptedMediaRanges(accept, where)
   if (sniff !== undefined && typeof sniff !== 'boolean')
     throw new ConfigurationError(`${where}: sniff must be true or false, got ${String(sniff)}`)
 }

@@ -1,6 +1,38 @@
 import path from 'node:path'
 import { lookup } from 'mime-types'
 
+/** An RFC 9110 token: what a media type's type, subtype and parameter names are made of. */
+const TOKEN = "[!#$%&'*+.^_`|~0-9a-z-]+"
+
+/**
+ * `type/subtype` and optional `; name=value` parameters (a token or a quoted string),
+ * nothing else: no control character, nothing that could end a header.
+ */
+const MEDIA_TYPE = new RegExp(
+  `^${TOKEN}/${TOKEN}([ \\t]*;[ \\t]*${TOKEN}=("[^"\\\\\\x00-\\x1f\\x7f]*"|${TOKEN}))*$`,
+  'i',
+)
+
+/**
+ * A media range of an `accept` rule: `*\/*`, `type/*` or `type/subtype`, no parameters; a
+ * `*` is a wildcard there, never part of a name (`*\/png` is refused).
+ */
+const NAME = "[!#$%&'+.^_`|~0-9a-z-]+"
+const MEDIA_RANGE = new RegExp(`^(?:\\*/\\*|${NAME}/(?:\\*|${NAME}))$`, 'i')
+
+/**
+ * Whether `value` is a well-formed media type (`text/plain; charset=utf-8`): one a
+ * storage can record and a server can copy into a `Content-Type` header as it is.
+ */
+export function isMediaType(value: string): boolean {
+  return MEDIA_TYPE.test(value)
+}
+
+/** Whether `value` is a media range an `accept` rule can hold (`image/png`, `image/*`, `*\/*`). */
+export function isMediaRange(value: string): boolean {
+  return MEDIA_RANGE.test(value)
+}
+
 /**
  * The media type registered for a file name's extension (the IANA and common types that
  * `mime-types` knows), e.g. `application/pdf` for `report.pdf`; `undefined` for a name

@@ -13,7 +13,7 @@ import {
   type ContentSubject,
   type ReadOptions,
 } from '../src/index.js'
-import { collectStream } from '../src/driver.js'
+import { acceptedMediaRanges, collectStream, isMediaType } from '../src/driver.js'
 
 import { HTML, PDF, PNG, SVG } from './media-fixtures.js'
 
@@ -339,5 +339,28 @@ describe('assertContentRules', () => {
         'x',
       ),
     ).not.toThrow()
+  })
+})
+
+describe('acceptedMediaRanges', () => {
+  it('gives the lower-cased essences of a range or a list, and refuses anything else', () => {
+    expect(acceptedMediaRanges('Image/PNG', 'x')).toEqual(['image/png'])
+    expect(acceptedMediaRanges(['image/*', 'text/plain; charset=utf-8'], 'x')).toEqual([
+      'image/*',
+      'text/plain',
+    ])
+    for (const wrong of ['image/png,image/jpeg', '*/png', 'image/', '', [], [7], undefined])
+      expect(() => acceptedMediaRanges(wrong, 'createUpload'), String(wrong)).toThrow(
+        /^createUpload: accept must be media types/,
+      )
+  })
+})
+
+describe('isMediaType', () => {
+  it('takes type/subtype with token or quoted parameters, nothing that could end a header', () => {
+    for (const good of ['application/pdf', 'text/plain; charset=utf-8', 'a/b;x="y z"', 'A/B'])
+      expect(isMediaType(good), good).toBe(true)
+    for (const bad of ['text', 'text/', 'text/plain\r\nX: y', 'a/b; x', 'a/b; x="\u0001"', 'é/e'])
+      expect(isMediaType(bad), bad).toBe(false)
   })
 })

@@ -22,18 +22,20 @@ export function parseEntityTags(header: string): '*' | { tag: string; weak: bool
   return tags
 }
 
-/** RFC 9110 §8.8.3.2 strong comparison: both strong, same opaque tag. */
-export function strongMatch(header: string, current: string | undefined): boolean {
+/**
+ * Whether an `If-Match` / `If-None-Match` / `If-Range` value names `current` under RFC 9110
+ * §8.8.3.2's `strong` comparison (both strong, same opaque tag) or `weak` one (same
+ * opaque tag, weak or not). `*` names any representation.
+ */
+export function entityTagMatches(
+  header: string,
+  current: string | undefined,
+  comparison: 'strong' | 'weak',
+): boolean {
   if (current === undefined) return false
   const tags = parseEntityTags(header)
   if (tags === '*') return true
-  return tags.some((candidate) => !candidate.weak && candidate.tag === current)
-}
-
-/** RFC 9110 §8.8.3.2 weak comparison: same opaque tag, weak or not. */
-export function weakMatch(header: string, current: string | undefined): boolean {
-  if (current === undefined) return false
-  const tags = parseEntityTags(header)
-  if (tags === '*') return true
-  return tags.some((candidate) => candidate.tag === current)
+  return tags.some(
+    (candidate) => candidate.tag === current && (comparison === 'weak' || !candidate.weak),
+  )
 }

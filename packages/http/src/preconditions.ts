@@ -1,4 +1,4 @@
-import { strongMatch, weakMatch } from './entity-tag.js'
+import { entityTagMatches } from './entity-tag.js'
 
 /** The validators of the selected representation (RFC 9110 §8.8). */
 export interface Validators {
@@ -46,7 +46,7 @@ export function evaluatePreconditions(
   const ifMatch = headers['if-match']
   if (ifMatch !== undefined) {
     // The representation exists, so `*` matches even without a known entity tag.
-    if (ifMatch.trim() !== '*' && !strongMatch(ifMatch, validators.etag))
+    if (ifMatch.trim() !== '*' && !entityTagMatches(ifMatch, validators.etag, 'strong'))
       return 'precondition-failed'
   } else {
     const since = httpDate(headers['if-unmodified-since'])
@@ -55,7 +55,7 @@ export function evaluatePreconditions(
   }
   const ifNoneMatch = headers['if-none-match']
   if (ifNoneMatch !== undefined) {
-    if (ifNoneMatch.trim() === '*' || weakMatch(ifNoneMatch, validators.etag))
+    if (ifNoneMatch.trim() === '*' || entityTagMatches(ifNoneMatch, validators.etag, 'weak'))
       return safe ? 'not-modified' : 'precondition-failed'
   } else if (safe) {
     const since = httpDate(headers['if-modified-since'])
@@ -74,7 +74,8 @@ export function evaluatePreconditions(
 export function rangeStillValid(ifRange: string | undefined, validators: Validators): boolean {
   if (ifRange === undefined) return true
   const value = ifRange.trim()
-  if (value.startsWith('"') || value.startsWith('W/')) return strongMatch(value, validators.etag)
+  if (value.startsWith('"') || value.startsWith('W/'))
+    return entityTagMatches(value, validators.etag, 'strong')
   const date = httpDate(value)
   return (
     date !== undefined &&

@@ -1,5 +1,10 @@
 import { inferredMediaTypeOf, isActiveContent } from '@attrstore/core'
-import { contentDispositionOf, safeFileName, type Disposition } from '@attrstore/core/driver'
+import {
+  contentDispositionOf,
+  isMediaType,
+  safeFileName,
+  type Disposition,
+} from '@attrstore/core/driver'
 
 export type { Disposition }
 
@@ -38,16 +43,12 @@ const UNKNOWN_TYPE = 'application/octet-stream'
 export const ACTIVE_CONTENT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 /**
- * `type/subtype` and optional parameters, nothing else: a recorded or given type that is
- * no media type (one holding CR/LF, say) is treated as unknown, never copied into a header.
+ * A recorded or given type that is no media type (one holding CR/LF, say) is treated as
+ * unknown, never copied into a header.
  */
-const MEDIA_TYPE =
-  // eslint-disable-next-line no-control-regex -- control characters are what it excludes
-  /^[!#$%&'*+.^_`|~0-9a-z-]+\/[!#$%&'*+.^_`|~0-9a-z-]+([ \t]*;[ \t]*[!#$%&'*+.^_`|~0-9a-z-]+=("[^"\\\x00-\x1f\x7f]*"|[!#$%&'*+.^_`|~0-9a-z-]+))*$/i
-
 function mediaType(value: string | undefined): string | undefined {
   const trimmed = value?.trim()
-  return trimmed && MEDIA_TYPE.test(trimmed) ? trimmed : undefined
+  return trimmed && isMediaType(trimmed) ? trimmed : undefined
 }
 
 /**

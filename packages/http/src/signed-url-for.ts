@@ -1,7 +1,7 @@
-import { ConfigurationError, isActiveContent, type SignedUrl } from '@attrstore/core'
+import { ConfigurationError, type SignedUrl } from '@attrstore/core'
 import { attachedAttribute } from '@attrstore/attacher'
 import type { AttributePath } from './send-attribute.js'
-import type { Disposition } from './safe-disposition.js'
+import { presentationOf, type Disposition } from './safe-disposition.js'
 import type { UrlSigner } from './url-signer.js'
 
 /** Options of {@link signedUrlFor}. */
@@ -45,17 +45,22 @@ export async function signedUrlFor<Entity extends object>(
   const object = attachedAttribute(entity, attribute)
   const contentType = options.contentType ?? object.contentType
   const fileName = options.fileName ?? object.fileName
-  // A presigned URL is served by the backend, which applies no policy of its own: inline
-  // only where the type is known and passive (or active content is vouched for).
-  const inline =
-    options.disposition === 'inline' &&
-    contentType !== undefined &&
-    (options.allowActiveContentInline === true || !isActiveContent(contentType))
+  // A presigned URL is served by the backend, which applies no policy of its own: the URL
+  // asks for the presentation sendObject would give (inline only for a known passive type,
+  // or active content vouched for), with the type that decision was made on.
+  const presentation = presentationOf({
+    contentType,
+    fileName,
+    disposition: options.disposition ?? 'attachment',
+    allowActiveContentInline: options.allowActiveContentInline === true,
+  })
+  const inline = presentation.disposition === 'inline'
+  const urlContentType = contentType ?? (inline ? presentation.contentType : undefined)
   const urlOptions = {
     expiresIn: options.expiresIn,
-    disposition: inline ? ('inline' as const) : ('attachment' as const),
+    disposition: presentation.disposition,
     ...(fileName === undefined ? {} : { fileName }),
-    ...(contentType === undefined ? {} : { contentType }),
+    ...(urlContentType === undefined ? {} : { contentType: urlContentType }),
   }
   const { storage, key } = object
   if (storage.signedUrl) return storage.signedUrl(key, urlOptions)

@@ -1,4 +1,5 @@
 import { HmacSigner, type HmacSecrets } from '@attrstore/core/driver'
+import { isCanonicalWholeNumber, singleParameter } from './signed-query.js'
 
 /** What a signed upload URL of {@link withUploadEndpoint} lets a client send. */
 export interface UploadUrlGrant {
@@ -59,22 +60,15 @@ export class UploadUrlSigner {
     query: URLSearchParams,
     now: number,
   ): { grant: UploadUrlGrant } | { refused: UploadUrlRefusal } {
-    // One spelling per grant, as sign() writes it: a repeated parameter (which value would
-    // a proxy in front check?) or a number written otherwise (`1e3`) is no signed URL.
-    const single = (name: string): string | undefined | null => {
-      const values = query.getAll(name)
-      return values.length <= 1 ? values[0] : null
-    }
+    const single = (name: string) => singleParameter(query, name)
     const key = single('key')
     const maxText = single('max')
     const expiresText = single('expires')
     const type = single('type')
-    const wholeNumber = (text: string | undefined | null): text is string =>
-      typeof text === 'string' && /^(0|[1-9]\d{0,15})$/.test(text)
     if (
       !key ||
-      !wholeNumber(maxText) ||
-      !wholeNumber(expiresText) ||
+      !isCanonicalWholeNumber(maxText) ||
+      !isCanonicalWholeNumber(expiresText) ||
       type === null ||
       single('sig') === null ||
       (method !== 'PUT' && method !== 'POST')

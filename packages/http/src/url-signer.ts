@@ -5,6 +5,7 @@ import {
   type SignedUrlOptions,
 } from '@attrstore/core'
 import { HmacSigner, MIN_SECRET_BYTES, type HmacSecret } from '@attrstore/core/driver'
+import { isCanonicalWholeNumber, singleParameter } from './signed-query.js'
 
 export { MIN_SECRET_BYTES }
 
@@ -117,10 +118,7 @@ export class UrlSigner {
     storages: AttributeStorage | readonly AttributeStorage[],
   ): Verification {
     const query = new URL(url, 'http://signed.invalid').searchParams
-    const single = (name: string) => {
-      const values = query.getAll(name)
-      return values.length <= 1 ? values[0] : null // a repeated parameter is malformed
-    }
+    const single = (name: string) => singleParameter(query, name)
     const key = single(PARAMETER.key)
     const expiresText = single(PARAMETER.expires)
     const disposition = single(PARAMETER.disposition)
@@ -129,8 +127,7 @@ export class UrlSigner {
     const signature = single(PARAMETER.signature)
     if (
       !key ||
-      !expiresText ||
-      !/^\d{1,15}$/.test(expiresText) ||
+      !isCanonicalWholeNumber(expiresText) ||
       !signature ||
       fileName === null ||
       contentType === null ||

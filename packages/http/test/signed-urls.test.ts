@@ -135,6 +135,9 @@ describe('serveSignedUrl', () => {
         `${signature.slice(0, -1)}${signature.endsWith('A') ? 'B' : 'A'}`,
       ),
       `${url}&key=${encodeURIComponent(otherKey)}`, // a second key
+      // The same expiry spelled otherwise: one URL per signature.
+      withParameter(url, 'expires', `0${new URL(url).searchParams.get('expires')!}`),
+      withParameter(url, 'expires', `+${new URL(url).searchParams.get('expires')!}`),
       `${route}?key=${encodeURIComponent(key)}`,
     ]
     for (const attempt of altered) {
