@@ -98,18 +98,27 @@ export async function referenceChecks(
     return plain.save(keys.map((key, i) => plain.create({ name: `b-${i}`, data: key })))
   }
   const prepared = { attrstore: [] as S3Eager[][], plain: [] as PlainKey[][] }
-  for (let i = 0; i < plan.batchReps + 1; i++) {
+  for (let i = 0; i < plan.batchReps + 3; i++) {
     prepared.attrstore.push(await batchOfEntities())
     prepared.plain.push(await batchOfPlain())
   }
+  const removePlain = async (): Promise<void> => {
+    const rows = prepared.plain.pop()!
+    const keys = rows.map((row) => row.data!)
+    await plain.remove(rows)
+    await rawDeleteMany(context, keys)
+  }
+  // Counted once, untimed: the statements each side sends (evidence load does not change),
+  // after one call, so that a steady call is counted (the first asks each column's collation).
+  await eager.remove(prepared.attrstore.pop()!)
+  await removePlain()
+  const counted = {
+    attrstore: await statementsOf(context, () => eager.remove(prepared.attrstore.pop()!)),
+    plain: await statementsOf(context, removePlain),
+  }
   const batch = await timePair(
     async () => void (await eager.remove(prepared.attrstore.pop()!)),
-    async () => {
-      const rows = prepared.plain.pop()!
-      const keys = rows.map((row) => row.data!)
-      await plain.remove(rows)
-      await rawDeleteMany(context, keys)
-    },
+    removePlain,
     { reps: plan.batchReps, warmup: 1 },
   )
   const left = await context.s3.send(
@@ -138,11 +147,51 @@ export async function referenceChecks(
       `the same from ${rows(plan.smallRows)} rows`,
       removal,
     ),
-    pairResult(
-      'refs-remove-batch',
-      `remove() of ${plan.batch} entities in one call, S3`,
-      'TypeORM remove + one DeleteObjects',
-      batch,
-    ),
+    {
+      ...pairResult(
+        'refs-remove-batch',
+        `remove() of ${plan.batch} entities in one call, S3`,
+        'TypeORM remove + one DeleteObjects',
+        batch,
+      ),
+      note:
+        `SQL statements per call: attrstore ${counted.attrstore.length} ` +
+        `(after COMMIT: ${describeAfterCommit(counted.attrstore)}), ` +
+        `reference ${counted.plain.length}; one DeleteObjects each`,
+    },
   ]
+}
+
+/** The SQL statements `run` sends through the DataSource (TypeORM's logger sees each). */
+async function statementsOf(context: BenchContext, run: () => Promise<unknown>): Promise<string[]> {
+  const { logger } = context.dataSource
+  const statements: string[] = []
+  const logQuery = logger.logQuery.bind(logger)
+  logger.logQuery = (query, parameters, queryRunner) => {
+    statements.push(query)
+    logQuery(query, parameters, queryRunner)
+  }
+  try {
+    await run()
+  } finally {
+    logger.logQuery = logQuery
+  }
+  return statements
+}
+
+/** What the statements after COMMIT are: the clean-up's locks and reference checks. */
+function describeAfterCommit(statements: string[]): string {
+  const after = statements.slice(statements.findIndex((sql) => /^COMMIT/i.test(sql)) + 1)
+  const kinds = after.map((sql) =>
+    /pg_try_advisory_lock/.test(sql)
+      ? 'try-locks'
+      : /pg_advisory_unlock/.test(sql)
+        ? 'unlock'
+        : /LIKE/.test(sql)
+          ? 'references (LIKE)'
+          : /= ANY\(/.test(sql)
+            ? `references (${sql.split('= ANY(').length - 1} columns in one statement${/>= o\.object/.test(sql) ? ', index ranges' : ''})`
+            : 'other',
+  )
+  return kinds.join(', ') || 'none'
 }

@@ -149,6 +149,15 @@ export interface AttributeStorage {
    */
   objectKey?(reference: string): string
   /**
+   * Whether a reference of this storage may carry a version (a qualifier after its object
+   * key, see {@link objectKey}). `false` declares that every reference is its own object
+   * key: code that decides whether an object is still referenced then compares references
+   * only (an index lookup), without looking for other references of the same object.
+   * Omitted: true when {@link objectKey} is given (S3Storage declares `false` when
+   * configured with `versioning: false`).
+   */
+  readonly versionedReferences?: boolean | undefined
+  /**
    * Stores `body` under a new key and returns the reference to keep in the column. An
    * {@link ExistingObject} body imports an object already in the storage: nothing is copied.
    */

@@ -25,6 +25,8 @@ const conditionalByClient = new WeakMap<S3Client, Map<string, Promise<boolean>>>
 export class Capabilities {
   private readonly session: S3Session
   private versioning: Promise<boolean> | undefined
+  /** A write got a version id back, whatever the configuration says. */
+  private versionSeen = false
 
   constructor(session: S3Session) {
     this.session = session
@@ -72,7 +74,19 @@ export class Capabilities {
 
   /** A write got a version id back: the bucket is versioned, no need to ask. */
   sawVersion(): void {
+    this.versionSeen = true
     this.versioning ??= Promise.resolve(true)
+  }
+
+  /**
+   * Whether references may pin versions, as declared (`AttributeStorage.versionedReferences`):
+   * false only when the configuration says `versioning: false` and no write of this storage
+   * got a version id back (a bucket configured wrongly as unversioned still makes its
+   * versioned references count). `'auto'` answers true without asking: anyone may turn
+   * versioning on at any time, and other processes then write versioned references.
+   */
+  versionedReferences(): boolean {
+    return this.session.config.versioning !== false || this.versionSeen
   }
 
   private async askVersioning(): Promise<boolean> {

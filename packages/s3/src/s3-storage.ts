@@ -193,6 +193,14 @@ export class S3Storage extends BaseStorage {
   }
 
   /**
+   * `AttributeStorage.versionedReferences`: false when configured with `versioning: false`
+   * (and no write got a version id back), so that reference checks compare keys only.
+   */
+  get versionedReferences(): boolean {
+    return this.capabilities.versionedReferences()
+  }
+
+  /**
    * The key a reference addresses, without its version (`a/b//versionId=x` → `a/b`): every
    * version of a key, and the key itself, may read the same bytes (a server ignores the
    * version on an unversioned bucket), so reference checks compare these.

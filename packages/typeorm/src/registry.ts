@@ -11,6 +11,7 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
 import { storedAttributeOptions, type StoredAttributeOptions } from './decorator.js'
 import { StorageNotConfiguredError } from './errors.js'
 import { TypeOrmObjectLocks } from './object-locks.js'
+import { byObject, mayCarryVersions, ReferenceQueries } from './reference-queries.js'
 
 export type { CleanupFailure } from '@attrstore/attacher'
 
@@ -45,8 +46,12 @@ export class StorageBinding implements AttacherHost<QueryRunner> {
     storage: AttributeStorage | undefined
   }> = []
 
+  /** The SQL of the reference checks. */
+  private readonly references: ReferenceQueries
+
   constructor(readonly dataSource: DataSource) {
     this.objectLocks = new TypeOrmObjectLocks(dataSource)
+    this.references = new ReferenceQueries(dataSource)
   }
 
   register(
@@ -141,9 +146,10 @@ export class StorageBinding implements AttacherHost<QueryRunner> {
   /**
    * Whether any row (soft-deleted ones included) of any entity whose storage addresses the
    * same place as `storage` holds a reference to the object `key` addresses: `key` itself,
-   * or any reference with the same object key (`storage.objectKey`), since on S3 `k` and
-   * `k//versionId=…` may read the same bytes. Runs on `queryRunner` when given, so a check
-   * made while a connection is held never waits for a second one from the pool.
+   * or, where references may carry versions (`versionedReferences`), any reference with
+   * the same object key (`storage.objectKey`), since on S3 `k` and `k//versionId=…` may
+   * read the same bytes. Runs on `queryRunner` when given, so a check made while a
+   * connection is held never waits for a second one from the pool.
    */
   async isReferenced(
     storage: AttributeStorage,
@@ -151,40 +157,28 @@ export class StorageBinding implements AttacherHost<QueryRunner> {
     queryRunner?: QueryRunner,
   ): Promise<boolean> {
     const object = objectKeyOf(storage, key)
-    const versions = storage.objectKey !== undefined
-    for (const { metadata, column } of this.usersOf(storage)) {
-      const query = this.dataSource
-        .createQueryBuilder(metadata.target, 'owner', queryRunner)
-        .withDeleted()
-      const field = `owner.${column.propertyPath}`
-      if (!versions) {
-        if (await query.where(`${field} = :key`, { key }).getExists()) return true
-        continue
-      }
-      // The object's key, its other references (`<object key>//…`, LIKE-escaped; SQLite's
-      // LIKE ignores ASCII case, so candidates are compared exactly here), and the key given.
-      const rows = await query
-        .select(field, 'reference')
-        .where(`(${field} IN (:...exact) OR ${field} LIKE :qualified ESCAPE '\\')`, {
-          exact: [...new Set([object, key])],
-          qualified: `${object.replace(/[\\%_]/g, (c) => `\\${c}`)}//%`,
-        })
-        .getRawMany<{ reference: string | null }>()
-      for (const { reference } of rows) {
-        if (reference === key || (reference !== null && objectKeyOf(storage, reference) === object))
-          return true
-      }
-    }
-    return false
+    const versions = mayCarryVersions(storage)
+    const references = await this.references.among(
+      this.usersOf(storage),
+      [key],
+      versions ? [object] : undefined,
+      queryRunner,
+    )
+    // Without versions, a row the database matched is a reference (under its collation);
+    // with versions, compared exactly here (SQLite's LIKE ignores ASCII case).
+    return references.some(
+      (reference) =>
+        reference !== null &&
+        (!versions || reference === key || objectKeyOf(storage, reference) === object),
+    )
   }
 
   /**
-   * Of `keys`, the ones {@link isReferenced} would say are referenced, asked with one
-   * query per entity and column using the storage (per slice of {@link REFERENCE_SLICE}
-   * keys): `column IN (...)`, plus, where references carry versions, a `LIKE` per object
-   * for its other references. A key the database matched only under its collation (a
-   * case-insensitive MySQL one, say) is asked again on its own, as {@link isReferenced}
-   * compares with `=`.
+   * Of `keys`, the ones {@link isReferenced} would say are referenced, asked at once (per
+   * slice of {@link REFERENCE_SLICE} keys): on PostgreSQL one statement for all the
+   * columns using the storage, elsewhere one per column (`reference-queries.ts`). A key the
+   * database matched only under its collation (a case-insensitive one, say) is asked again
+   * on its own, as {@link isReferenced} compares with `=`.
    */
   async referencedAmong(
     storage: AttributeStorage,
@@ -192,64 +186,30 @@ export class StorageBinding implements AttacherHost<QueryRunner> {
     queryRunner?: QueryRunner,
   ): Promise<Set<string>> {
     const found = new Set<string>()
-    const versions = storage.objectKey !== undefined
+    const versions = mayCarryVersions(storage)
     const users = this.usersOf(storage)
     const unique = [...new Set(keys)]
     for (let start = 0; start < unique.length; start += REFERENCE_SLICE) {
-      let pending = unique.slice(start, start + REFERENCE_SLICE)
-      for (const { metadata, column } of users) {
-        if (!pending.length) break
-        const field = `owner.${column.propertyPath}`
-        const query = this.dataSource
-          .createQueryBuilder(metadata.target, 'owner', queryRunner)
-          .withDeleted()
-          .select(field, 'reference')
-        if (!versions) {
-          const rows = await query
-            .where(`${field} IN (:...keys)`, { keys: pending })
-            .getRawMany<{ reference: string | null }>()
-          const asked = new Set(pending)
-          let inexact = false
-          for (const { reference } of rows) {
-            if (reference !== null && asked.has(reference)) found.add(reference)
-            else inexact = true
-          }
-          if (inexact) {
-            for (const key of pending)
-              if (!found.has(key) && (await this.isReferenced(storage, key, queryRunner)))
-                found.add(key)
-            break // isReferenced looked in every table
-          }
-        } else {
-          const byObject = new Map<string, string[]>()
-          for (const key of pending) {
-            const object = objectKeyOf(storage, key)
-            const list = byObject.get(object)
-            if (list) list.push(key)
-            else byObject.set(object, [key])
-          }
-          const objects = [...byObject.keys()]
-          const likes = objects.map((_, index) => `${field} LIKE :qualified${index} ESCAPE '\\'`)
-          const rows = await query
-            .where(`(${field} IN (:...exact) OR ${likes.join(' OR ')})`, {
-              exact: [...new Set([...objects, ...pending])],
-              ...Object.fromEntries(
-                objects.map((object, index) => [
-                  `qualified${index}`,
-                  `${object.replace(/[\\%_]/g, (c) => `\\${c}`)}//%`,
-                ]),
-              ),
-            })
-            .getRawMany<{ reference: string | null }>()
-          // Compared exactly here, as isReferenced does (SQLite's LIKE ignores ASCII case).
-          const asked = new Set(pending)
-          for (const { reference } of rows) {
-            if (reference === null) continue
-            if (asked.has(reference)) found.add(reference)
-            for (const key of byObject.get(objectKeyOf(storage, reference)) ?? []) found.add(key)
-          }
-        }
-        pending = pending.filter((key) => !found.has(key))
+      const pending = unique.slice(start, start + REFERENCE_SLICE)
+      const asked = new Set(pending)
+      const objects = versions ? byObject(storage, pending) : undefined
+      let inexact = false
+      for (const reference of await this.references.among(
+        users,
+        pending,
+        objects ? [...objects.keys()] : undefined,
+        queryRunner,
+      )) {
+        if (reference === null) continue
+        if (asked.has(reference)) found.add(reference)
+        else if (!objects) inexact = true
+        // Compared exactly here, as isReferenced does (SQLite's LIKE ignores ASCII case).
+        for (const key of objects?.get(objectKeyOf(storage, reference)) ?? []) found.add(key)
+      }
+      if (inexact) {
+        for (const key of pending)
+          if (!found.has(key) && (await this.isReferenced(storage, key, queryRunner)))
+            found.add(key)
       }
     }
     return found
