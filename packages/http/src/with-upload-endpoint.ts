@@ -129,6 +129,12 @@ export function withUploadEndpoint(
   }
   // The wrapped storage's other capabilities, and only those it has.
   if (storage.objectKey) wrapper.objectKey = storage.objectKey.bind(storage)
+  // A getter, as the storage's may be (S3Storage's turns true once it sees a version).
+  if (storage.versionedReferences !== undefined)
+    Object.defineProperty(wrapper, 'versionedReferences', {
+      get: () => storage.versionedReferences,
+      enumerable: true,
+    })
   if (storage.cleanStaleWrites) wrapper.cleanStaleWrites = storage.cleanStaleWrites.bind(storage)
   if (storage.dispose) wrapper.dispose = storage.dispose.bind(storage)
   if (storage.signedUrl) wrapper.signedUrl = storage.signedUrl.bind(storage)

@@ -71,6 +71,11 @@ export class InstrumentedStorage implements AttributeStorage {
     return this.inner.autoDelete
   }
 
+  /** The wrapped storage's declaration (see `AttributeStorage.versionedReferences`). */
+  get versionedReferences(): boolean | undefined {
+    return this.inner.versionedReferences
+  }
+
   /** The wrapped storage's `objectKey`, if it has one (else the reference itself). */
   objectKey(reference: string): string {
     return this.inner.objectKey ? this.inner.objectKey(reference) : reference
