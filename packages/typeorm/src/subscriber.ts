@@ -1,4 +1,4 @@
-import { Attacher, type AttachedAttribute } from '@attrstore/attacher'
+import { Attacher, type AttachedAttribute, type AttributeAccess } from '@attrstore/attacher'
 import type { AttributeStorage } from '@attrstore/core'
 import type {
   AfterQueryEvent,
@@ -41,7 +41,7 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
     if (!found) {
       found = storedColumns(metadata).map(({ column, options }) => ({
         entityName: metadata.name,
-        access: column,
+        access: accessOf(column),
         options,
         storage: this.storageOf(metadata, column),
       }))
@@ -202,5 +202,23 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
 
   async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
     await transactionUnit(event.queryRunner)?.rolledBack(transactionDepth(event.queryRunner))
+  }
+}
+
+/**
+ * How the attacher reads and writes the column's property: the column itself, or, for a
+ * top-level column of the entity (not in an embedded, not a relation's), the property
+ * directly, which is what `ColumnMetadata`'s accessors come down to there, without their
+ * checks on every loaded row.
+ */
+function accessOf(column: ColumnMetadata): AttributeAccess<ObjectLiteral> {
+  if (column.embeddedMetadata || column.relationMetadata || column.referencedColumn) return column
+  const name = column.propertyName
+  return {
+    propertyPath: column.propertyPath,
+    getEntityValue: (entity) => entity[name],
+    setEntityValue: (entity, value) => {
+      entity[name] = value
+    },
   }
 }
