@@ -93,6 +93,8 @@ export async function concurrentSaves(
         reference,
         referenceLabel: 'raw SDK PutObject + INSERT',
         ratio: staged.median / reference.median,
+        // TypeORM's own share: the same upload, then the same save of a plain column.
+        breakdown: { 'upload + TypeORM save': typeorm },
         note: `the plain save (upload inside the transaction) in the same run: ${attrstore.median.toFixed(0)} saves/s`,
       })
     }

@@ -1,6 +1,7 @@
 /** 1,000 rows loaded with a lazy stored attribute: no downloads, so it should cost what the SELECT does. */
 import { randomUUID } from 'node:crypto'
 import { StoredContent } from '@attrstore/typeorm'
+import { DataSource } from 'typeorm'
 import type { BenchContext } from '../lib/context.js'
 import { PlainKey, S3Lazy } from '../lib/entities.js'
 import { pairResult, type CaseResult } from '../lib/result.js'
@@ -28,6 +29,17 @@ export async function lazyRows(
   if (sample.length !== options.rows || !(sample[0]!.data instanceof StoredContent)) {
     throw new Error('benchmark self-check failed: lazy rows load as StoredContent handles')
   }
+  // TypeORM alone, on a DataSource attrstore is not installed on: there no subscriber fits
+  // PlainKey, where on the shared one TypeORM builds a load event per row for attrstore's
+  // subscriber (which returns at once for an entity without stored attributes).
+  const alone = new DataSource({
+    type: 'postgres',
+    url: (dataSource.options as { url: string }).url,
+    entities: [PlainKey],
+    extra: { max: 2 },
+  })
+  await alone.initialize()
+  const plainAlone = alone.getRepository(PlainKey)
   const times = await timeMany(
     {
       attrstore: async () => {
@@ -42,9 +54,13 @@ export async function lazyRows(
         if ((await plain.find()).length !== options.rows)
           throw new Error('typeorm: wrong row count')
       },
+      alone: async () => {
+        if ((await plainAlone.find()).length !== options.rows)
+          throw new Error('typeorm alone: wrong row count')
+      },
     },
     options,
-  )
+  ).finally(() => alone.destroy())
   await pool.query('TRUNCATE bench_raw, bench_s3_lazy, bench_plain_key RESTART IDENTITY')
   return [
     pairResult(
@@ -59,6 +75,7 @@ export async function lazyRows(
       `load ${options.rows.toLocaleString('en')} rows, lazy, against TypeORM`,
       'TypeORM find, key as a plain column',
       { subject: times.attrstore!, reference: times.typeorm! },
+      { 'TypeORM find, plain column, DataSource without attrstore': times.alone! },
     ),
   ]
 }

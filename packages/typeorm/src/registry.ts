@@ -54,11 +54,15 @@ export class StorageBinding implements AttacherHost<QueryRunner> {
     this.references = new ReferenceQueries(dataSource)
   }
 
+  /** Changes with every registration: what caches a resolved storage compares. */
+  revision = 0
+
   register(
     target: EntityTarget<ObjectLiteral>,
     attribute: string,
     storage: AttributeStorage | undefined,
   ): void {
+    this.revision++
     if (!this.dataSource.isInitialized) {
       this.pendingTargets.push({ target, attribute, storage })
       return

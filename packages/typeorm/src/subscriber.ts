@@ -1,4 +1,5 @@
-import { Attacher, type AttachedAttribute } from '@attrstore/attacher'
+import { Attacher, type AttachedAttribute, type AttributeAccess } from '@attrstore/attacher'
+import type { AttributeStorage } from '@attrstore/core'
 import type {
   AfterQueryEvent,
   EntityMetadata,
@@ -12,6 +13,7 @@ import type {
   TransactionRollbackEvent,
   UpdateEvent,
 } from 'typeorm'
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js'
 import { storedColumns, type StorageBinding } from './registry.js'
 import { currentAffectedRows, isReloadingForPersistence } from './typeorm-hooks.js'
 import { operationUnit, transactionDepth, transactionUnit, unitOfWork } from './unit-of-work.js'
@@ -24,6 +26,9 @@ import { operationUnit, transactionDepth, transactionUnit, unitOfWork } from './
 export class StoredAttributeSubscriber implements EntitySubscriberInterface<ObjectLiteral> {
   private readonly attacher: Attacher<QueryRunner>
   private readonly attributes = new WeakMap<EntityMetadata, AttachedAttribute<ObjectLiteral>[]>()
+  /** The entity type asked last, and its attributes: a load of many rows asks for one type. */
+  private lastMetadata: EntityMetadata | undefined
+  private lastAttributes: AttachedAttribute<ObjectLiteral>[] = []
 
   constructor(private readonly binding: StorageBinding) {
     this.attacher = new Attacher(binding)
@@ -31,17 +36,34 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
 
   /** The stored attributes of an entity, described for the attacher (a column is its access). */
   private attributesOf(metadata: EntityMetadata): AttachedAttribute<ObjectLiteral>[] {
+    if (metadata === this.lastMetadata) return this.lastAttributes
     let found = this.attributes.get(metadata)
     if (!found) {
       found = storedColumns(metadata).map(({ column, options }) => ({
         entityName: metadata.name,
-        access: column,
+        access: accessOf(column),
         options,
-        storage: () => this.binding.storageFor(metadata, column),
+        storage: this.storageOf(metadata, column),
       }))
       this.attributes.set(metadata, found)
     }
+    this.lastMetadata = metadata
+    this.lastAttributes = found
     return found
+  }
+
+  /** The column's storage, resolved again only after a registration changed (loads ask once per row). */
+  private storageOf(metadata: EntityMetadata, column: ColumnMetadata): () => AttributeStorage {
+    const binding = this.binding
+    let resolved: AttributeStorage | undefined
+    let revision = -1
+    return () => {
+      if (!resolved || revision !== binding.revision) {
+        resolved = binding.storageFor(metadata, column)
+        revision = binding.revision
+      }
+      return resolved
+    }
   }
 
   // ---- loads --------------------------------------------------------------------------
@@ -52,9 +74,11 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
    */
   afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): Promise<void> | void {
     const metadata = event?.metadata
-    if (!metadata || isReloadingForPersistence()) return
+    if (!metadata) return
+    const attributes = this.attributesOf(metadata)
+    if (!attributes.length || isReloadingForPersistence()) return
     let downloads: Array<Promise<void>> | undefined
-    for (const attribute of this.attributesOf(metadata)) {
+    for (const attribute of attributes) {
       const download = this.attacher.load(entity, attribute)
       if (download) (downloads ??= []).push(download)
     }
@@ -178,5 +202,23 @@ export class StoredAttributeSubscriber implements EntitySubscriberInterface<Obje
 
   async afterTransactionRollback(event: TransactionRollbackEvent): Promise<void> {
     await transactionUnit(event.queryRunner)?.rolledBack(transactionDepth(event.queryRunner))
+  }
+}
+
+/**
+ * How the attacher reads and writes the column's property: the column itself, or, for a
+ * top-level column of the entity (not in an embedded, not a relation's), the property
+ * directly, which is what `ColumnMetadata`'s accessors come down to there, without their
+ * checks on every loaded row.
+ */
+function accessOf(column: ColumnMetadata): AttributeAccess<ObjectLiteral> {
+  if (column.embeddedMetadata || column.relationMetadata || column.referencedColumn) return column
+  const name = column.propertyName
+  return {
+    propertyPath: column.propertyPath,
+    getEntityValue: (entity) => entity[name],
+    setEntityValue: (entity, value) => {
+      entity[name] = value
+    },
   }
 }
