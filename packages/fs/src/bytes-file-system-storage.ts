@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import {
   link,
-  mkdir,
   open,
   opendir,
   readFile,
@@ -9,9 +8,11 @@ import {
   rm,
   stat,
   unlink,
+  writeFile,
   type FileHandle,
 } from 'node:fs/promises'
 import path from 'node:path'
+import { Readable } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import {
   ConfigurationError,
@@ -33,6 +34,8 @@ import {
   type BaseStorageOptions,
   type NewObject,
 } from '@attrstore/core/driver'
+import { Directories, type DirectorySync } from './directories.js'
+import { readAll, readSmallFile, writeAll } from './durable-files.js'
 import { shardedKeyGenerator } from './keys.js'
 import { Layout, RESERVED_DIRECTORY } from './layout.js'
 import { cleanTemporaryFiles } from './stale-writes.js'
@@ -52,8 +55,13 @@ function errorCode(error: unknown): string | undefined {
 
 const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR'])
 
-/** Largest chunk a whole-object stream reads at once. */
+/** Largest chunk a whole-object stream reads at once; objects up to it are read in one call. */
 const WHOLE_READ_CHUNK = 1024 * 1024
+
+/** Enough for a record (64 hex digits and a newline), and to see one that is too long. */
+const RECORD_READ_SIZE = 128
+/** What a whole record holds: the SHA-256 as written, lower-case hex. */
+const RECORDED_SHA256 = /^[0-9a-f]{64}$/
 
 /**
  * A valid key the file system cannot hold (a segment over its NAME_MAX): invalid for this
@@ -83,6 +91,7 @@ export class BytesFileSystemStorage extends BaseStorage {
   private readonly layout: Layout
   private readonly fileMode: number
   private readonly fsync: boolean
+  private readonly directories: Directories
 
   constructor(options: BytesFileSystemStorageOptions) {
     if (typeof options?.root !== 'string' || options.root.trim() === '') {
@@ -104,6 +113,7 @@ export class BytesFileSystemStorage extends BaseStorage {
     this.location = pathToFileURL(this.root).href
     this.fileMode = options.fileMode ?? 0o444
     this.fsync = options.fsync ?? true
+    this.directories = new Directories(this.root, this.fsync)
   }
 
   /** The absolute path of a key's file (the port of CubicWeb's `FSPATH()`). */
@@ -119,30 +129,103 @@ export class BytesFileSystemStorage extends BaseStorage {
 
   protected async putObject(object: NewObject): Promise<void> {
     const finalPath = this.layout.objectPath(object.key)
+    if (object.bytes && object.keyIsRandom)
+      return this.writeInPlace(object, object.bytes, finalPath)
+    return this.writeThroughTemporary(object, finalPath)
+  }
+
+  /**
+   * A body in bytes under a random key: no row can reference the key before this write
+   * returns (nobody knows it, and the row naming it commits afterwards), so the bytes go
+   * straight under their final name, created exclusively, without a temporary file and a
+   * link. A crash mid-write leaves at worst a partial file no row references, which the
+   * garbage collector removes as any unreferenced object; a failure removes it here.
+   */
+  private async writeInPlace(object: NewObject, bytes: Buffer, finalPath: string): Promise<void> {
+    const { handle, syncEntry } = await this.createExclusive(finalPath, object.key)
+    try {
+      await writeAll(handle, bytes)
+      // The bytes and their name are made durable at once: no name can point at partial
+      // bytes a row references, so neither fsync waits for the other; the record needs
+      // neither. The mode was given at creation; the chmod only undoes what a umask took.
+      await Promise.all([
+        handle.chmod(this.fileMode),
+        this.fsync ? handle.sync() : undefined,
+        this.fsync ? syncEntry() : undefined,
+        this.recordChecksum(object.key, object.digest().sha256),
+      ])
+      await handle.close()
+    } catch (error) {
+      await handle.close().catch(() => {})
+      await this.deleteObject(object.key).catch(() => {})
+      throw error
+    }
+  }
+
+  /**
+   * Opens a new file under its final name, exclusively, creating its directories when they
+   * are missing (tried only when the open says so: they exist in a storage in use); with
+   * what makes its name durable.
+   */
+  private async createExclusive(
+    finalPath: string,
+    key: string,
+  ): Promise<{ handle: FileHandle; syncEntry: DirectorySync }> {
+    const directory = path.dirname(finalPath)
+    try {
+      const handle = await open(finalPath, 'wx', this.fileMode)
+      return { handle, syncEntry: this.directories.entrySync(directory) }
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw this.creationError(error, key)
+    }
+    const syncEntry = await this.ensureDirectory(directory, key)
+    try {
+      return { handle: await open(finalPath, 'wx', this.fileMode), syncEntry }
+    } catch (error) {
+      throw this.creationError(error, key)
+    }
+  }
+
+  /** What a failed exclusive create means for the key. */
+  private creationError(error: unknown, key: string): Error {
+    const code = errorCode(error)
+    // The name exists, or a file stands where a directory of this key should be.
+    if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+      return new KeyConflictError(key)
+    }
+    if (code === 'ENAMETOOLONG') return nameTooLong(key)
+    return this.unavailable(error, `cannot create ${JSON.stringify(key)}`)
+  }
+
+  /** A body streamed, or under a chosen key: written aside, fsynced, then linked into place. */
+  private async writeThroughTemporary(object: NewObject, finalPath: string): Promise<void> {
     const temporaryPath = path.join(this.layout.temporaryDirectory, `${randomUUID()}.tmp`)
     await this.ensureDirectory(this.layout.temporaryDirectory)
     // Fail fast, before reading the body; the link below is what really guarantees it.
     if (!object.keyIsRandom && (await fileExists(finalPath))) throw new KeyConflictError(object.key)
 
     let handle: FileHandle | undefined
+    let syncEntry: DirectorySync
     try {
       handle = await open(temporaryPath, 'wx', 0o600)
-      if (object.bytes) await handle.writeFile(object.bytes)
+      if (object.bytes) await writeAll(handle, object.bytes)
       else for await (const chunk of object.stream!) await handle.write(chunk as Buffer)
       if (this.fsync) await handle.sync()
       await handle.chmod(this.fileMode)
       await handle.close()
       handle = undefined
-      await this.ensureDirectory(path.dirname(finalPath), object.key)
+      syncEntry = await this.ensureDirectory(path.dirname(finalPath), object.key)
       await this.linkIntoPlace(temporaryPath, finalPath, object.key)
-    } finally {
+    } catch (error) {
       await handle?.close().catch(() => {})
       await rm(temporaryPath, { force: true }).catch(() => {})
+      throw error
     }
-    // Both once the object is linked in place; neither waits for the other.
+    // All once the object is linked in place; none waits for another.
     await Promise.all([
+      unlink(temporaryPath).catch(() => {}),
       this.recordChecksum(object.key, object.digest().sha256),
-      this.fsync ? syncDirectory(path.dirname(finalPath)) : undefined,
+      this.fsync ? syncEntry() : undefined,
     ])
   }
 
@@ -170,30 +253,44 @@ export class BytesFileSystemStorage extends BaseStorage {
     }
   }
 
-  /** The SHA-256 recorded for `key`, if the record exists. */
+  /**
+   * The SHA-256 recorded for `key`, if a whole record exists: a record cut short (a crash
+   * while it was written) is no record.
+   */
   private recordedChecksum(key: string): Promise<string | undefined> {
-    return readFile(this.layout.checksumPath(key), 'utf8').then(
-      (text) => text.trim() || undefined,
+    return readSmallFile(this.layout.checksumPath(key), RECORD_READ_SIZE).then(
+      (bytes) => {
+        const text = bytes.toString('latin1').trim()
+        return RECORDED_SHA256.test(text) ? text : undefined
+      },
       () => undefined,
     )
   }
 
+  /**
+   * Written in place, not fsynced: losing or cutting it short in a power cut loses no data,
+   * only the record (verify then reports the object as unverified); the object itself was
+   * fsynced. Only the writer that created the object's name writes its record.
+   */
   private async recordChecksum(key: string, sha256: string): Promise<void> {
     const file = this.layout.checksumPath(key)
-    await this.ensureDirectory(path.dirname(file))
-    const temporary = `${file}.${randomUUID()}.tmp`
-    // Not fsynced: losing it in a power cut loses no data, only the record (verify then
-    // reports the object as unverified); the object itself was fsynced.
-    await writeSynced(temporary, `${sha256}\n`, false)
-    await rename(temporary, file)
+    const record = `${sha256}\n`
+    try {
+      await writeFile(file, record)
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error
+      await this.ensureDirectory(path.dirname(file))
+      await writeFile(file, record)
+    }
   }
 
-  private readonly createdDirectories = new Set<string>()
-
-  private async ensureDirectory(directory: string, key?: string): Promise<void> {
-    if (this.createdDirectories.has(directory)) return
+  /**
+   * Creates `directory` and its missing parents; what makes a new entry in it durable. No
+   * `key`: a directory of the storage's own files, which need no fsync.
+   */
+  private async ensureDirectory(directory: string, key?: string): Promise<DirectorySync> {
     try {
-      await mkdir(directory, { recursive: true })
+      return await this.directories.ensure(directory, key !== undefined)
     } catch (error) {
       const code = errorCode(error)
       // A file stands where a directory of this key should be: the key collides with it.
@@ -202,8 +299,6 @@ export class BytesFileSystemStorage extends BaseStorage {
       if (key !== undefined && code === 'ENAMETOOLONG') throw nameTooLong(key)
       throw this.unavailable(error, `cannot create directory ${directory}`)
     }
-    if (this.createdDirectories.size > 10_000) this.createdDirectories.clear()
-    this.createdDirectories.add(directory)
   }
 
   protected async getObject(
@@ -213,6 +308,8 @@ export class BytesFileSystemStorage extends BaseStorage {
     withSha256 = false,
   ): Promise<OpenedObject> {
     const file = this.layout.objectPath(key)
+    // The hash record is read alongside the object's open and fstat, not after them.
+    const recorded = withSha256 && !range ? this.recordedChecksum(key) : undefined
     let handle: FileHandle
     try {
       handle = await open(file, 'r')
@@ -220,22 +317,25 @@ export class BytesFileSystemStorage extends BaseStorage {
       throw this.translate(error, key)
     }
     try {
-      // The hash record is read while the file is stat'ed: one round trip to the thread pool, not two.
-      const [info, sha256] = await Promise.all([
-        handle.stat(),
-        withSha256 && !range ? this.recordedChecksum(key) : undefined,
-      ])
+      const [info, sha256] = await Promise.all([handle.stat(), recorded])
       if (!info.isFile()) throw new ObjectNotFoundError(key)
+      const hash = sha256 ? { sha256 } : {}
+      if (!range && info.size <= WHOLE_READ_CHUNK) {
+        // Small enough to be one chunk: read in one call into a buffer of its size (a read
+        // stream would read once more to see the end, into a second buffer).
+        const bytes = await readAll(handle, info.size)
+        await handle.close()
+        return { stream: Readable.from([bytes], { objectMode: false }), ...hash }
+      }
       if (!range) {
-        // Whole objects in chunks of up to WHOLE_READ_CHUNK: an eager load of 8 MiB is 8
-        // reads and 8 chunks to collect, not 128 of the default 64 KiB.
-        const highWaterMark = Math.min(WHOLE_READ_CHUNK, Math.max(info.size, 64 * 1024))
-        return { stream: handle.createReadStream({ highWaterMark }), ...(sha256 ? { sha256 } : {}) }
+        // Larger objects in chunks of WHOLE_READ_CHUNK: an eager load of 8 MiB is 8 reads
+        // and 8 chunks to collect, not 128 of the default 64 KiB.
+        return { stream: handle.createReadStream({ highWaterMark: WHOLE_READ_CHUNK }), ...hash }
       }
       const { start, end } = resolveRange(key, range, info.size)
       return { stream: handle.createReadStream({ start, end }) }
     } catch (error) {
-      await handle.close()
+      await handle.close().catch(() => {})
       throw error
     }
   }
@@ -332,22 +432,4 @@ async function fileExists(file: string): Promise<boolean> {
     () => true,
     () => false,
   )
-}
-
-async function writeSynced(file: string, content: string, fsync: boolean): Promise<void> {
-  const handle = await open(file, 'wx', 0o644)
-  try {
-    await handle.writeFile(content)
-    if (fsync) await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
-
-/** fsync a directory so a new entry in it survives a power loss. Best effort. */
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r').catch(() => undefined)
-  if (!handle) return
-  await handle.sync().catch(() => {})
-  await handle.close()
 }
