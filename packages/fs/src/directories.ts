@@ -10,11 +10,15 @@ export type DirectorySync = () => Promise<void>
  */
 export class Directories {
   private readonly created = new Set<string>()
-  /** Directories created here whose own entries' fsync is still running. */
-  private readonly syncing = new Map<string, Promise<void>>()
+  /**
+   * Directories created here whose own entries are not known durable yet, with the
+   * directories to fsync for them: a save into one of them fsyncs those too, whichever save
+   * created it.
+   */
+  private readonly undurable = new Map<string, readonly string[]>()
 
   /**
-   * @param root directories at or above it are never waited for
+   * @param root directories at or above it are never looked up in `undurable`
    * @param fsync false: nothing is fsynced (the storage's `fsync: false`)
    */
   constructor(
@@ -33,33 +37,33 @@ export class Directories {
     const changed = await createDirectories(directory)
     if (this.created.size > 10_000) this.created.clear()
     this.created.add(directory)
-    if (changed.length === 1 || !this.fsync || !durable) return this.entrySync(directory)
-    // The new directories' own entries, fsynced from now on, while the body is written. A
-    // save racing this one into a directory it created waits for it too (entrySync).
-    const parents = syncDirectories(changed.slice(1))
-    for (const created of changed.slice(0, -1)) {
-      this.syncing.set(created, parents)
-      void parents.then(() => this.syncing.delete(created))
+    if (changed.length > 1 && this.fsync && durable) {
+      const parents = changed.slice(1)
+      for (const created of changed.slice(0, -1)) this.undurable.set(created, parents)
     }
-    return async () => {
-      await Promise.all([parents, syncDirectories([directory])])
-    }
+    return this.entrySync(directory)
   }
 
   /**
-   * The fsync of `directory` for a new entry in it, with the wait for the fsync of its own
-   * entry when a save of this storage created it and is still making it durable.
+   * The fsync of `directory` for a new entry in it, and of the parents of the directories
+   * above it that were created here and are not known durable yet: all at once, after the
+   * body is written, so that a journaling file system commits them together.
    */
   entrySync(directory: string): DirectorySync {
     if (!this.fsync) return async () => {}
     return async () => {
-      const waits: Promise<void>[] = [syncDirectories([directory])]
+      const directories = new Set([directory])
+      const created: string[] = []
       for (let current = directory; current.length > this.root.length;) {
-        const syncing = this.syncing.get(current)
-        if (syncing) waits.push(syncing)
+        const parents = this.undurable.get(current)
+        if (parents) {
+          created.push(current)
+          for (const parent of parents) directories.add(parent)
+        }
         current = path.dirname(current)
       }
-      await Promise.all(waits)
+      await syncDirectories([...directories])
+      for (const done of created) this.undurable.delete(done)
     }
   }
 }
