@@ -179,7 +179,13 @@ export class BytesFileSystemStorage extends BaseStorage {
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw this.creationError(error, key)
     }
-    const syncEntry = await this.ensureDirectory(directory, key)
+    // The record's directory is missing too, most likely: made at the same time, so that the
+    // record is not held up later (a failure here is the record's to report).
+    const recordDirectory = path.dirname(this.layout.checksumPath(key))
+    const [syncEntry] = await Promise.all([
+      this.ensureDirectory(directory, key),
+      this.ensureDirectory(recordDirectory).catch(() => {}),
+    ])
     try {
       return { handle: await open(finalPath, 'wx', this.fileMode), syncEntry }
     } catch (error) {
