@@ -1,16 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import {
-  link,
-  open,
-  opendir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  unlink,
-  writeFile,
-  type FileHandle,
-} from 'node:fs/promises'
+import { link, open, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pathToFileURL } from 'node:url'
@@ -35,10 +24,12 @@ import {
   type BaseStorageOptions,
   type NewObject,
 } from '@attrstore/core/driver'
+import { ChecksumRecords } from './checksum-records.js'
 import { Directories, type DirectorySync } from './directories.js'
-import { readAll, readSmallFile, writeAll } from './durable-files.js'
+import { readAll, writeAll } from './durable-files.js'
 import { shardedKeyGenerator } from './keys.js'
-import { Layout, RESERVED_DIRECTORY } from './layout.js'
+import { Layout } from './layout.js'
+import { walkObjects } from './listing.js'
 import { cleanTemporaryFiles } from './stale-writes.js'
 
 export interface BytesFileSystemStorageOptions extends BaseStorageOptions {
@@ -58,11 +49,6 @@ const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR'])
 
 /** Largest chunk a whole-object stream reads at once; objects up to it are read in one call. */
 const WHOLE_READ_CHUNK = 1024 * 1024
-
-/** Enough for a record (64 hex digits and a newline), and to see one that is too long. */
-const RECORD_READ_SIZE = 128
-/** What a whole record holds: the SHA-256 as written, lower-case hex. */
-const RECORDED_SHA256 = /^[0-9a-f]{64}$/
 
 /**
  * A valid key the file system cannot hold (a segment over its NAME_MAX): invalid for this
@@ -93,6 +79,7 @@ export class BytesFileSystemStorage extends BaseStorage {
   private readonly fileMode: number
   private readonly fsync: boolean
   private readonly directories: Directories
+  private readonly records: ChecksumRecords
 
   constructor(options: BytesFileSystemStorageOptions) {
     if (typeof options?.root !== 'string' || options.root.trim() === '') {
@@ -115,6 +102,7 @@ export class BytesFileSystemStorage extends BaseStorage {
     this.fileMode = options.fileMode ?? 0o444
     this.fsync = options.fsync ?? true
     this.directories = new Directories(this.root, this.fsync)
+    this.records = new ChecksumRecords(this.layout, this.directories)
   }
 
   /** The absolute path of a key's file (the port of CubicWeb's `FSPATH()`). */
@@ -153,7 +141,7 @@ export class BytesFileSystemStorage extends BaseStorage {
         handle.chmod(this.fileMode),
         this.fsync ? handle.sync() : undefined,
         this.fsync ? syncEntry() : undefined,
-        this.recordChecksum(object.key, object.digest().sha256),
+        this.records.write(object.key, object.digest().sha256),
       ])
       await handle.close()
     } catch (error) {
@@ -181,10 +169,9 @@ export class BytesFileSystemStorage extends BaseStorage {
     }
     // The record's directory is missing too, most likely: made at the same time, so that the
     // record is not held up later (a failure here is the record's to report).
-    const recordDirectory = path.dirname(this.layout.checksumPath(key))
     const [syncEntry] = await Promise.all([
       this.ensureDirectory(directory, key),
-      this.ensureDirectory(recordDirectory).catch(() => {}),
+      this.records.makeDirectoryOf(key).catch(() => {}),
     ])
     try {
       return { handle: await open(finalPath, 'wx', this.fileMode), syncEntry }
@@ -231,7 +218,7 @@ export class BytesFileSystemStorage extends BaseStorage {
     // All once the object is linked in place; none waits for another.
     await Promise.all([
       unlink(temporaryPath).catch(() => {}),
-      this.recordChecksum(object.key, object.digest().sha256),
+      this.records.write(object.key, object.digest().sha256),
       this.fsync ? syncEntry() : undefined,
     ])
   }
@@ -257,37 +244,6 @@ export class BytesFileSystemStorage extends BaseStorage {
       })
       await claim.close()
       await rename(temporaryPath, finalPath)
-    }
-  }
-
-  /**
-   * The SHA-256 recorded for `key`, if a whole record exists: a record cut short (a crash
-   * while it was written) is no record.
-   */
-  private recordedChecksum(key: string): Promise<string | undefined> {
-    return readSmallFile(this.layout.checksumPath(key), RECORD_READ_SIZE).then(
-      (bytes) => {
-        const text = bytes.toString('latin1').trim()
-        return RECORDED_SHA256.test(text) ? text : undefined
-      },
-      () => undefined,
-    )
-  }
-
-  /**
-   * Written in place, not fsynced: losing or cutting it short in a power cut loses no data,
-   * only the record (verify then reports the object as unverified); the object itself was
-   * fsynced. Only the writer that created the object's name writes its record.
-   */
-  private async recordChecksum(key: string, sha256: string): Promise<void> {
-    const file = this.layout.checksumPath(key)
-    const record = `${sha256}\n`
-    try {
-      await writeFile(file, record)
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw error
-      await this.ensureDirectory(path.dirname(file))
-      await writeFile(file, record)
     }
   }
 
@@ -358,7 +314,7 @@ export class BytesFileSystemStorage extends BaseStorage {
     key: string,
     withSha256: boolean,
   ): Promise<{ handle: FileHandle; size: number; sha256: string | undefined }> {
-    const recorded = withSha256 ? this.recordedChecksum(key) : undefined
+    const recorded = withSha256 ? this.records.read(key) : undefined
     let handle: FileHandle
     try {
       handle = await open(this.layout.objectPath(key), 'r')
@@ -391,7 +347,7 @@ export class BytesFileSystemStorage extends BaseStorage {
     try {
       const info = await stat(file)
       if (!info.isFile()) throw new ObjectNotFoundError(key)
-      const sha256 = await this.recordedChecksum(key)
+      const sha256 = await this.records.read(key)
       return { key, size: info.size, lastModified: info.mtime, ...(sha256 ? { sha256 } : {}) }
     } catch (error) {
       throw this.translate(error, key)
@@ -412,28 +368,9 @@ export class BytesFileSystemStorage extends BaseStorage {
     // Start at the deepest directory the prefix names, not at the root.
     const slash = prefix.lastIndexOf('/')
     const start = slash === -1 ? this.root : this.layout.objectPath(prefix.slice(0, slash))
-    yield* this.walk(start, prefix)
-  }
-
-  private async *walk(directory: string, prefix: string): AsyncIterable<ListedObject> {
-    let entries
-    try {
-      entries = await opendir(directory)
-    } catch (error) {
-      if (MISSING.has(errorCode(error) ?? '')) return
-      throw this.unavailable(error, `cannot list ${directory}`)
-    }
-    for await (const entry of entries) {
-      const full = path.join(directory, entry.name)
-      if (directory === this.root && entry.name === RESERVED_DIRECTORY) continue
-      const key = this.layout.keyOf(full)
-      if (entry.isDirectory()) {
-        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.walk(full, prefix)
-      } else if (entry.isFile() && key.startsWith(prefix)) {
-        const info = await stat(full).catch(() => undefined)
-        if (info) yield { key, size: info.size, lastModified: info.mtime }
-      }
-    }
+    yield* walkObjects(this.layout, start, prefix, (error, directory) =>
+      this.unavailable(error, `cannot list ${directory}`),
+    )
   }
 
   /**
