@@ -143,6 +143,16 @@ export async function fsSaveLoad(context: BenchContext, plan: SizePlan): Promise
       await handle.close()
     }
   }
+  // Like for like: what makes the new file's name survive a power cut too, as attrstore does.
+  const writeRawDurably = async (file: string): Promise<void> => {
+    await writeRaw(file)
+    const directory = await open(path.dirname(file), 'r')
+    try {
+      await directory.sync()
+    } finally {
+      await directory.close()
+    }
+  }
   const save = await timeMany(
     {
       attrstore: async () => {
@@ -156,6 +166,16 @@ export async function fsSaveLoad(context: BenchContext, plan: SizePlan): Promise
       typeorm: async () => {
         const key = randomUUID()
         await writeRaw(path.join(rawDir, key))
+        await plainSave.save(plainSave.create({ name: 'blob', data: key }))
+      },
+      durable: async () => {
+        const key = randomUUID()
+        await writeRawDurably(path.join(rawDir, key))
+        await pool.query('INSERT INTO bench_raw (name, data) VALUES ($1, $2)', ['blob', key])
+      },
+      durableTypeorm: async () => {
+        const key = randomUUID()
+        await writeRawDurably(path.join(rawDir, key))
         await plainSave.save(plainSave.create({ name: 'blob', data: key }))
       },
     },
@@ -199,7 +219,11 @@ export async function fsSaveLoad(context: BenchContext, plan: SizePlan): Promise
       `save 1 entity, ${size}, filesystem`,
       'writeFile + fsync + INSERT',
       { subject: save.attrstore!, reference: save.raw! },
-      { 'writeFile + fsync + TypeORM save': save.typeorm! },
+      {
+        'writeFile + fsync + TypeORM save': save.typeorm!,
+        'like for like, writeFile + fsync + fsync directory + INSERT': save.durable!,
+        'writeFile + fsync + fsync directory + TypeORM save': save.durableTypeorm!,
+      },
     ),
     pairResult(
       `load-fs-${plan.size}`,

@@ -5,7 +5,13 @@ import {
   type AttributeStorage,
   type Body,
 } from '@attrstore/core'
-import { collectStream, hashStream, isExistingObject, Limiter } from '@attrstore/core/driver'
+import {
+  collectStream,
+  hashStream,
+  isExistingObject,
+  Limiter,
+  sha256Hex,
+} from '@attrstore/core/driver'
 import {
   attachedState,
   attachState,
@@ -293,12 +299,17 @@ function isStream(value: unknown): boolean {
 
 /**
  * Downloads an object with its SHA-256: the one the storage recorded when it tells it in
- * the same response (S3), else computed as the bytes arrive.
+ * the same response (S3) or call (`readWhole`: the filesystem, no stream), else computed
+ * from the bytes.
  */
 async function readHashed(
   storage: AttributeStorage,
   key: string,
 ): Promise<{ bytes: Buffer; sha256: string }> {
+  if (storage.readWhole) {
+    const { bytes, sha256 } = await storage.readWhole(key)
+    return { bytes, sha256: sha256 ?? sha256Hex(bytes) }
+  }
   const { stream, sha256: recorded } = await storage.open(key)
   if (recorded !== undefined) return { bytes: await collectStream(stream), sha256: recorded }
   const { bytes, sha256 } = await hashStream(stream, { keep: true })

@@ -172,21 +172,24 @@ export abstract class BaseStorage implements AttributeStorage {
 
     if ('bytes' in normalized) {
       const { bytes } = normalized
-      const digest = { size: bytes.length, sha256: sha256Hex(bytes) }
-      if (expectedSize !== undefined && expectedSize !== digest.size) {
-        throw new IntegrityError(key, `${expectedSize} bytes`, `${digest.size} bytes`, 'size')
+      if (expectedSize !== undefined && expectedSize !== bytes.length) {
+        throw new IntegrityError(key, `${expectedSize} bytes`, `${bytes.length} bytes`, 'size')
       }
-      if (expectedSha256 !== undefined && expectedSha256.toLowerCase() !== digest.sha256) {
-        throw new IntegrityError(key, expectedSha256, digest.sha256)
+      // Hashed when first asked for: a driver that starts its I/O first (the filesystem's
+      // fsync) hashes while the I/O runs.
+      let digest: Digest | undefined
+      const digestOf = (): Digest => (digest ??= { size: bytes.length, sha256: sha256Hex(bytes) })
+      if (expectedSha256 !== undefined && expectedSha256.toLowerCase() !== digestOf().sha256) {
+        throw new IntegrityError(key, expectedSha256, digestOf().sha256)
       }
       const reference = await this.store({
         ...common,
         bytes,
         size: bytes.length,
-        digest: () => digest,
+        digest: digestOf,
       })
-      onProgress?.({ bytes: digest.size, total: digest.size })
-      return { key: reference, ...digest, imported: false }
+      onProgress?.({ bytes: bytes.length, total: bytes.length })
+      return { key: reference, ...digestOf(), imported: false }
     }
 
     const hashing = new DigestStream({

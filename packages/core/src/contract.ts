@@ -99,6 +99,14 @@ export interface OpenedObject {
   sha256?: string
 }
 
+/** An object read whole by {@link AttributeStorage.readWhole}. */
+export interface WholeObject {
+  /** The whole content, in a Buffer of its own that the caller owns. */
+  bytes: Buffer
+  /** The SHA-256 the storage recorded at write time, when it keeps one (as `open` tells it). */
+  sha256?: string
+}
+
 /** Outcome of {@link AttributeStorage.verify}. */
 export interface VerifyResult {
   key: string
@@ -194,6 +202,13 @@ export interface AttributeStorage {
    * Throws `ConfigurationError` for an `olderThanMs` that is no duration >= 0.
    */
   cleanStaleWrites?(options: StaleWritesOptions): Promise<StaleWritesReport>
+  /**
+   * The whole content and the SHA-256 recorded for it, in one call: what `open` and
+   * collecting its stream give, without the stream and the copy of its chunks into one
+   * Buffer. For eager loads, where the whole object is wanted in memory anyway. Throws as
+   * `read` does (`ObjectNotFoundError` for a missing object).
+   */
+  readWhole?(key: string): Promise<WholeObject>
   /**
    * Releases what the storage holds (sockets of a client it built itself, never one
    * given to it). Idempotent. The storage is not to be used afterwards.

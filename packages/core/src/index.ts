@@ -20,6 +20,7 @@ export type {
   StaleWritesOptions,
   StaleWritesReport,
   VerifyResult,
+  WholeObject,
   WriteOptions,
   WriteProgress,
   WriteResult,

@@ -1,17 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import {
-  link,
-  mkdir,
-  open,
-  opendir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  unlink,
-  type FileHandle,
-} from 'node:fs/promises'
+import { link, open, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
+import { Readable } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import {
   ConfigurationError,
@@ -26,6 +16,7 @@ import {
   type ReadOptions,
   type StaleWritesOptions,
   type StaleWritesReport,
+  type WholeObject,
 } from '@attrstore/core'
 import {
   BaseStorage,
@@ -33,8 +24,12 @@ import {
   type BaseStorageOptions,
   type NewObject,
 } from '@attrstore/core/driver'
+import { ChecksumRecords } from './checksum-records.js'
+import { Directories, type DirectorySync } from './directories.js'
+import { readAll, writeAll } from './durable-files.js'
 import { shardedKeyGenerator } from './keys.js'
-import { Layout, RESERVED_DIRECTORY } from './layout.js'
+import { Layout } from './layout.js'
+import { walkObjects } from './listing.js'
 import { cleanTemporaryFiles } from './stale-writes.js'
 
 export interface BytesFileSystemStorageOptions extends BaseStorageOptions {
@@ -52,7 +47,7 @@ function errorCode(error: unknown): string | undefined {
 
 const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR'])
 
-/** Largest chunk a whole-object stream reads at once. */
+/** Largest chunk a whole-object stream reads at once; objects up to it are read in one call. */
 const WHOLE_READ_CHUNK = 1024 * 1024
 
 /**
@@ -83,6 +78,8 @@ export class BytesFileSystemStorage extends BaseStorage {
   private readonly layout: Layout
   private readonly fileMode: number
   private readonly fsync: boolean
+  private readonly directories: Directories
+  private readonly records: ChecksumRecords
 
   constructor(options: BytesFileSystemStorageOptions) {
     if (typeof options?.root !== 'string' || options.root.trim() === '') {
@@ -104,6 +101,8 @@ export class BytesFileSystemStorage extends BaseStorage {
     this.location = pathToFileURL(this.root).href
     this.fileMode = options.fileMode ?? 0o444
     this.fsync = options.fsync ?? true
+    this.directories = new Directories(this.root, this.fsync)
+    this.records = new ChecksumRecords(this.layout, this.directories)
   }
 
   /** The absolute path of a key's file (the port of CubicWeb's `FSPATH()`). */
@@ -119,30 +118,108 @@ export class BytesFileSystemStorage extends BaseStorage {
 
   protected async putObject(object: NewObject): Promise<void> {
     const finalPath = this.layout.objectPath(object.key)
+    if (object.bytes && object.keyIsRandom)
+      return this.writeInPlace(object, object.bytes, finalPath)
+    return this.writeThroughTemporary(object, finalPath)
+  }
+
+  /**
+   * A body in bytes under a random key: no row can reference the key before this write
+   * returns (nobody knows it, and the row naming it commits afterwards), so the bytes go
+   * straight under their final name, created exclusively, without a temporary file and a
+   * link. A crash mid-write leaves at worst a partial file no row references, which the
+   * garbage collector removes as any unreferenced object; a failure removes it here.
+   */
+  private async writeInPlace(object: NewObject, bytes: Buffer, finalPath: string): Promise<void> {
+    const { handle, syncEntry } = await this.createExclusive(finalPath, object.key)
+    try {
+      await writeAll(handle, bytes)
+      // The bytes and their name are made durable at once: no name can point at partial
+      // bytes a row references, so neither fsync waits for the other; the record needs
+      // neither. The mode was given at creation; the chmod only undoes what a umask took.
+      await Promise.all([
+        handle.chmod(this.fileMode),
+        this.fsync ? handle.sync() : undefined,
+        this.fsync ? syncEntry() : undefined,
+        this.records.write(object.key, object.digest().sha256),
+      ])
+      await handle.close()
+    } catch (error) {
+      await handle.close().catch(() => {})
+      await this.deleteObject(object.key).catch(() => {})
+      throw error
+    }
+  }
+
+  /**
+   * Opens a new file under its final name, exclusively, creating its directories when they
+   * are missing (tried only when the open says so: they exist in a storage in use); with
+   * what makes its name durable.
+   */
+  private async createExclusive(
+    finalPath: string,
+    key: string,
+  ): Promise<{ handle: FileHandle; syncEntry: DirectorySync }> {
+    const directory = path.dirname(finalPath)
+    try {
+      const handle = await open(finalPath, 'wx', this.fileMode)
+      return { handle, syncEntry: this.directories.entrySync(directory) }
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw this.creationError(error, key)
+    }
+    // The record's directory is missing too, most likely: made at the same time, so that the
+    // record is not held up later (a failure here is the record's to report).
+    const [syncEntry] = await Promise.all([
+      this.ensureDirectory(directory, key),
+      this.records.makeDirectoryOf(key).catch(() => {}),
+    ])
+    try {
+      return { handle: await open(finalPath, 'wx', this.fileMode), syncEntry }
+    } catch (error) {
+      throw this.creationError(error, key)
+    }
+  }
+
+  /** What a failed exclusive create means for the key. */
+  private creationError(error: unknown, key: string): Error {
+    const code = errorCode(error)
+    // The name exists, or a file stands where a directory of this key should be.
+    if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+      return new KeyConflictError(key)
+    }
+    if (code === 'ENAMETOOLONG') return nameTooLong(key)
+    return this.unavailable(error, `cannot create ${JSON.stringify(key)}`)
+  }
+
+  /** A body streamed, or under a chosen key: written aside, fsynced, then linked into place. */
+  private async writeThroughTemporary(object: NewObject, finalPath: string): Promise<void> {
     const temporaryPath = path.join(this.layout.temporaryDirectory, `${randomUUID()}.tmp`)
     await this.ensureDirectory(this.layout.temporaryDirectory)
     // Fail fast, before reading the body; the link below is what really guarantees it.
     if (!object.keyIsRandom && (await fileExists(finalPath))) throw new KeyConflictError(object.key)
 
     let handle: FileHandle | undefined
+    let syncEntry: DirectorySync
     try {
       handle = await open(temporaryPath, 'wx', 0o600)
-      if (object.bytes) await handle.writeFile(object.bytes)
+      if (object.bytes) await writeAll(handle, object.bytes)
       else for await (const chunk of object.stream!) await handle.write(chunk as Buffer)
       if (this.fsync) await handle.sync()
       await handle.chmod(this.fileMode)
       await handle.close()
       handle = undefined
-      await this.ensureDirectory(path.dirname(finalPath), object.key)
+      syncEntry = await this.ensureDirectory(path.dirname(finalPath), object.key)
       await this.linkIntoPlace(temporaryPath, finalPath, object.key)
-    } finally {
+    } catch (error) {
       await handle?.close().catch(() => {})
       await rm(temporaryPath, { force: true }).catch(() => {})
+      throw error
     }
-    // Both once the object is linked in place; neither waits for the other.
+    // All once the object is linked in place; none waits for another.
     await Promise.all([
-      this.recordChecksum(object.key, object.digest().sha256),
-      this.fsync ? syncDirectory(path.dirname(finalPath)) : undefined,
+      unlink(temporaryPath).catch(() => {}),
+      this.records.write(object.key, object.digest().sha256),
+      this.fsync ? syncEntry() : undefined,
     ])
   }
 
@@ -170,30 +247,13 @@ export class BytesFileSystemStorage extends BaseStorage {
     }
   }
 
-  /** The SHA-256 recorded for `key`, if the record exists. */
-  private recordedChecksum(key: string): Promise<string | undefined> {
-    return readFile(this.layout.checksumPath(key), 'utf8').then(
-      (text) => text.trim() || undefined,
-      () => undefined,
-    )
-  }
-
-  private async recordChecksum(key: string, sha256: string): Promise<void> {
-    const file = this.layout.checksumPath(key)
-    await this.ensureDirectory(path.dirname(file))
-    const temporary = `${file}.${randomUUID()}.tmp`
-    // Not fsynced: losing it in a power cut loses no data, only the record (verify then
-    // reports the object as unverified); the object itself was fsynced.
-    await writeSynced(temporary, `${sha256}\n`, false)
-    await rename(temporary, file)
-  }
-
-  private readonly createdDirectories = new Set<string>()
-
-  private async ensureDirectory(directory: string, key?: string): Promise<void> {
-    if (this.createdDirectories.has(directory)) return
+  /**
+   * Creates `directory` and its missing parents; what makes a new entry in it durable. No
+   * `key`: a directory of the storage's own files, which need no fsync.
+   */
+  private async ensureDirectory(directory: string, key?: string): Promise<DirectorySync> {
     try {
-      await mkdir(directory, { recursive: true })
+      return await this.directories.ensure(directory, key !== undefined)
     } catch (error) {
       const code = errorCode(error)
       // A file stands where a directory of this key should be: the key collides with it.
@@ -202,8 +262,6 @@ export class BytesFileSystemStorage extends BaseStorage {
       if (key !== undefined && code === 'ENAMETOOLONG') throw nameTooLong(key)
       throw this.unavailable(error, `cannot create directory ${directory}`)
     }
-    if (this.createdDirectories.size > 10_000) this.createdDirectories.clear()
-    this.createdDirectories.add(directory)
   }
 
   protected async getObject(
@@ -212,31 +270,64 @@ export class BytesFileSystemStorage extends BaseStorage {
     _signal?: AbortSignal,
     withSha256 = false,
   ): Promise<OpenedObject> {
-    const file = this.layout.objectPath(key)
+    const { handle, size, sha256 } = await this.openFile(key, withSha256 && !range)
+    const hash = sha256 ? { sha256 } : {}
+    try {
+      if (!range && size <= WHOLE_READ_CHUNK) {
+        // Small enough to be one chunk: read in one call into a buffer of its size (a read
+        // stream would read once more to see the end, into a second buffer).
+        const bytes = await readAll(handle, size)
+        await handle.close()
+        return { stream: Readable.from([bytes], { objectMode: false }), ...hash }
+      }
+      if (!range) {
+        // Larger objects in chunks of WHOLE_READ_CHUNK: an eager load of 8 MiB is 8 reads
+        // and 8 chunks to collect, not 128 of the default 64 KiB.
+        return { stream: handle.createReadStream({ highWaterMark: WHOLE_READ_CHUNK }), ...hash }
+      }
+      const { start, end } = resolveRange(key, range, size)
+      return { stream: handle.createReadStream({ start, end }) }
+    } catch (error) {
+      await handle.close().catch(() => {})
+      throw error
+    }
+  }
+
+  /**
+   * The whole object in one Buffer of its size and its recorded SHA-256: an open and an
+   * fstat while the record is read, one read, a close; no stream, no chunks to copy.
+   */
+  async readWhole(key: string): Promise<WholeObject> {
+    const { handle, size, sha256 } = await this.openFile(this.assertReference(key), true)
+    try {
+      const bytes = await readAll(handle, size)
+      return sha256 ? { bytes, sha256 } : { bytes }
+    } catch (error) {
+      throw this.translate(error, key)
+    } finally {
+      await handle.close().catch(() => {})
+    }
+  }
+
+  /** Opens a key's file and fstats it; reads its hash record alongside when asked. */
+  private async openFile(
+    key: string,
+    withSha256: boolean,
+  ): Promise<{ handle: FileHandle; size: number; sha256: string | undefined }> {
+    const recorded = withSha256 ? this.records.read(key) : undefined
     let handle: FileHandle
     try {
-      handle = await open(file, 'r')
+      handle = await open(this.layout.objectPath(key), 'r')
     } catch (error) {
       throw this.translate(error, key)
     }
     try {
-      // The hash record is read while the file is stat'ed: one round trip to the thread pool, not two.
-      const [info, sha256] = await Promise.all([
-        handle.stat(),
-        withSha256 && !range ? this.recordedChecksum(key) : undefined,
-      ])
+      const [info, sha256] = await Promise.all([handle.stat(), recorded])
       if (!info.isFile()) throw new ObjectNotFoundError(key)
-      if (!range) {
-        // Whole objects in chunks of up to WHOLE_READ_CHUNK: an eager load of 8 MiB is 8
-        // reads and 8 chunks to collect, not 128 of the default 64 KiB.
-        const highWaterMark = Math.min(WHOLE_READ_CHUNK, Math.max(info.size, 64 * 1024))
-        return { stream: handle.createReadStream({ highWaterMark }), ...(sha256 ? { sha256 } : {}) }
-      }
-      const { start, end } = resolveRange(key, range, info.size)
-      return { stream: handle.createReadStream({ start, end }) }
+      return { handle, size: info.size, sha256 }
     } catch (error) {
-      await handle.close()
-      throw error
+      await handle.close().catch(() => {})
+      throw this.translate(error, key)
     }
   }
 
@@ -256,7 +347,7 @@ export class BytesFileSystemStorage extends BaseStorage {
     try {
       const info = await stat(file)
       if (!info.isFile()) throw new ObjectNotFoundError(key)
-      const sha256 = await this.recordedChecksum(key)
+      const sha256 = await this.records.read(key)
       return { key, size: info.size, lastModified: info.mtime, ...(sha256 ? { sha256 } : {}) }
     } catch (error) {
       throw this.translate(error, key)
@@ -277,28 +368,9 @@ export class BytesFileSystemStorage extends BaseStorage {
     // Start at the deepest directory the prefix names, not at the root.
     const slash = prefix.lastIndexOf('/')
     const start = slash === -1 ? this.root : this.layout.objectPath(prefix.slice(0, slash))
-    yield* this.walk(start, prefix)
-  }
-
-  private async *walk(directory: string, prefix: string): AsyncIterable<ListedObject> {
-    let entries
-    try {
-      entries = await opendir(directory)
-    } catch (error) {
-      if (MISSING.has(errorCode(error) ?? '')) return
-      throw this.unavailable(error, `cannot list ${directory}`)
-    }
-    for await (const entry of entries) {
-      const full = path.join(directory, entry.name)
-      if (directory === this.root && entry.name === RESERVED_DIRECTORY) continue
-      const key = this.layout.keyOf(full)
-      if (entry.isDirectory()) {
-        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.walk(full, prefix)
-      } else if (entry.isFile() && key.startsWith(prefix)) {
-        const info = await stat(full).catch(() => undefined)
-        if (info) yield { key, size: info.size, lastModified: info.mtime }
-      }
-    }
+    yield* walkObjects(this.layout, start, prefix, (error, directory) =>
+      this.unavailable(error, `cannot list ${directory}`),
+    )
   }
 
   /**
@@ -332,22 +404,4 @@ async function fileExists(file: string): Promise<boolean> {
     () => true,
     () => false,
   )
-}
-
-async function writeSynced(file: string, content: string, fsync: boolean): Promise<void> {
-  const handle = await open(file, 'wx', 0o644)
-  try {
-    await handle.writeFile(content)
-    if (fsync) await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
-
-/** fsync a directory so a new entry in it survives a power loss. Best effort. */
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r').catch(() => undefined)
-  if (!handle) return
-  await handle.sync().catch(() => {})
-  await handle.close()
 }

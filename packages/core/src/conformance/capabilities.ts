@@ -4,12 +4,14 @@ import type { SuiteContext } from './context.js'
 import { describeDirectUploads } from './direct-upload.js'
 import { describeSignedUrls } from './signed-url.js'
 import { describeStaleWrites } from './stale-writes.js'
+import { describeWholeReads } from './whole-reads.js'
 
-/** The checks of `cleanStaleWrites`, `signedUrl` and `createDirectUpload`. */
+/** The checks of `cleanStaleWrites`, `signedUrl`, `createDirectUpload` and `readWhole`. */
 export function describeCapabilities(context: SuiteContext): void {
   describeStaleWrites(context)
   describeSignedUrls(context)
   describeDirectUploads(context)
+  describeWholeReads(context)
 }
 
 /** The check of `dispose`: to register last, as it releases what a storage holds. */

@@ -3,7 +3,8 @@ import type { AttributeStorage } from '../contract.js'
 import type { ServerGuarantee, SuiteContext } from './context.js'
 
 /** The optional capabilities of the contract. */
-export type Capability = 'cleanStaleWrites' | 'dispose' | 'signedUrl' | 'createDirectUpload'
+export type Capability =
+  'cleanStaleWrites' | 'dispose' | 'signedUrl' | 'createDirectUpload' | 'readWhole'
 
 /** A storage known to have `capability`. */
 export type StorageWith<C extends Capability> = AttributeStorage &
