@@ -62,9 +62,13 @@ function nameTooLong(key: string): InvalidKeyError {
  * Keeps each object in its own file under `root`: the port of CubicWeb's
  * `BytesFileSystemStorage`, made safe:
  *
- * - atomic: a body is written to a temporary file, fsynced, then hard-linked into place,
- *   so a crash never leaves a partial file under a final name;
- * - write-once: linking fails if the name exists, so nothing is ever overwritten;
+ * - atomic where a name is known: a stream, or a body under a key the caller chose, is
+ *   written to a temporary file, fsynced, then hard-linked into place, so a crash never
+ *   leaves a partial file under such a name; bytes under a random key are written in
+ *   place (nobody knows the name until the write returns; see the README for what a
+ *   listing sees meanwhile);
+ * - write-once: linking (or the exclusive create) fails if the name exists, so nothing is
+ *   ever overwritten;
  * - keys cannot leave `root`, whatever the key generator returns;
  * - sharded `ab/cd/<uuid>.ext` keys by default, keeping the file name's extension;
  * - the SHA-256 of each object is recorded under `root/.attrstore/sha256/`.

@@ -136,6 +136,7 @@ export function withUploadEndpoint(
       enumerable: true,
     })
   if (storage.cleanStaleWrites) wrapper.cleanStaleWrites = storage.cleanStaleWrites.bind(storage)
+  if (storage.readWhole) wrapper.readWhole = storage.readWhole.bind(storage)
   if (storage.dispose) wrapper.dispose = storage.dispose.bind(storage)
   if (storage.signedUrl) wrapper.signedUrl = storage.signedUrl.bind(storage)
   return wrapper

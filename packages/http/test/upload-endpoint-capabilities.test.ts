@@ -1,7 +1,11 @@
 // withUploadEndpoint adds one capability (createDirectUpload) and must pass on the
 // wrapped storage's declarations as they are: the reference checks read objectKey and
 // versionedReferences from the storage they are given, here the wrapper.
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { BytesFileSystemStorage } from '@attrstore/fs'
 import { MemoryStorage } from '@attrstore/core'
 import { describe, expect, it } from 'vitest'
 import { withUploadEndpoint } from '../src/index.js'
@@ -24,6 +28,7 @@ describe('withUploadEndpoint', () => {
     const inner = new VersioningStorage()
     const wrapped = withUploadEndpoint(inner, options)
     expect(wrapped.objectKey?.('a/b//versionId=1')).toBe('a/b')
+    expect(wrapped.readWhole).toBeUndefined()
     expect(wrapped.versionedReferences).toBe(false)
     inner.sawVersion = true
     expect(wrapped.versionedReferences).toBe(true)
@@ -32,5 +37,18 @@ describe('withUploadEndpoint', () => {
     expect(plain.objectKey).toBeUndefined()
     expect(plain.versionedReferences).toBeUndefined()
     expect(typeof plain.createDirectUpload).toBe('function')
+  })
+
+  it('forwards readWhole where the storage has it (BytesFileSystemStorage)', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'attrstore-endpoint-'))
+    try {
+      const files = withUploadEndpoint(new BytesFileSystemStorage({ root, fsync: false }), options)
+      const { key } = await files.write('whole')
+      const whole = await files.readWhole!(key)
+      expect(whole.bytes.toString()).toBe('whole')
+      expect(whole.sha256).toBe(createHash('sha256').update('whole').digest('hex'))
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
   })
 })

@@ -47,7 +47,8 @@ export class InstrumentedStorage implements AttributeStorage {
   private faults: Array<InjectedFault & { at: number }> = []
 
   // The optional capabilities exist on the wrapper only where the wrapped storage has them:
-  // `declare` keeps absent ones absent (no own property set to undefined).
+  // `declare` keeps absent ones absent (no own property set to undefined). `readWhole` is
+  // not passed on: loads then go through `open`, where they are counted and faults land.
   declare readonly cleanStaleWrites?: NonNullable<AttributeStorage['cleanStaleWrites']>
   declare readonly dispose?: NonNullable<AttributeStorage['dispose']>
   declare readonly signedUrl?: NonNullable<AttributeStorage['signedUrl']>
