@@ -13,11 +13,13 @@ import { ConfigurationError, IntegrityError } from '@attrstore/core'
 import { runBounded, type NewObject } from '@attrstore/core/driver'
 import { replayBody, type FirstPart } from './body.js'
 import { errorCode, isUnsupported } from './errors.js'
+import { fitsHashRecord, HASH_RECORD_METADATA, writeHashRecord } from './hash-record.js'
 import { removeQuietly, SHA256_METADATA, type S3Session } from './session.js'
 import type { Stored, UploadParams } from './writing.js'
 
 // Bodies larger than one part: lib-storage's multipart `Upload`, and the recording of
-// their SHA-256 (known only once the last part is sent) by a server-side copy.
+// their SHA-256 (known only once the last part is sent): in a hash record
+// (`hash-record.ts`) on unversioned buckets, by a server-side copy on versioned ones.
 
 /** When recording a SHA-256 by copy switches to a multipart copy, and its part size. */
 export interface CopyLimits {
@@ -39,8 +41,9 @@ export type MultipartBody =
  * A body larger than one part: lib-storage's `Upload` sends it in parts, `queueSize` at
  * a time; on any failure the upload is aborted (twice if need be) so no parts stay.
  * A SHA-256 known up front goes in CreateMultipartUpload's metadata; one known only at
- * the end is recorded by a copy of the object onto itself (the only way to change the
- * metadata of an object: S3 takes none at CompleteMultipartUpload).
+ * the end goes in a hash record on an unversioned bucket (`versioned` false), else is
+ * recorded by a copy of the object onto itself (the only way to change the metadata of
+ * an object: S3 takes none at CompleteMultipartUpload).
  */
 export async function putMultipart(
   session: S3Session,
@@ -48,6 +51,7 @@ export async function putMultipart(
   source: MultipartBody,
   object: NewObject,
   native: boolean,
+  versioned: boolean,
   limits: CopyLimits,
 ): Promise<Stored> {
   const { config } = session
@@ -59,6 +63,8 @@ export async function putMultipart(
           bodyError ??= error
         })
   const knownSha256 = source.sha256
+  // The object says at creation where its SHA-256 will be: reads ask the record only then.
+  const inRecord = knownSha256 === undefined && !versioned && fitsHashRecord(session, object.key)
   const size = 'bytes' in source ? source.bytes.length : object.size
   const partSize =
     size === undefined ? config.partSize : Math.max(config.partSize, Math.ceil(size / 10_000))
@@ -75,6 +81,7 @@ export async function putMultipart(
       ...(knownSha256 === undefined
         ? {}
         : { Metadata: { ...params.Metadata, [SHA256_METADATA]: knownSha256 } }),
+      ...(inRecord ? { Metadata: { ...params.Metadata, [HASH_RECORD_METADATA]: '1' } } : {}),
       Body: body,
       ...(native ? { IfNoneMatch: '*' } : {}),
     },
@@ -83,7 +90,7 @@ export async function putMultipart(
     leavePartsOnError: false,
     abortController: stop,
   })
-  let result: { VersionId?: string | undefined }
+  let result: { VersionId?: string | undefined; ETag?: string | undefined }
   try {
     result = await upload.done()
   } catch (error) {
@@ -111,6 +118,21 @@ export async function putMultipart(
     if (sha256 === knownSha256) return stored
     await removeQuietly(session, params.Key, stored.versionId)
     throw new IntegrityError(object.key, knownSha256, sha256)
+  }
+  const version = stored.versionId
+  if (inRecord && (version === undefined || version === 'null')) {
+    try {
+      const { size, sha256 } = object.digest()
+      stored.hashRecord = await writeHashRecord(session, object.key, {
+        etag: result.ETag,
+        size,
+        sha256,
+      })
+    } catch (error) {
+      await removeQuietly(session, params.Key, stored.versionId)
+      throw error
+    }
+    return stored
   }
   try {
     stored.versionId = await recordSha256(
