@@ -386,6 +386,35 @@ describe('S3Storage on fauxqs', () => {
     expect((await storage.verify(written.key)).verified).toBe(true)
   })
 
+  it('a stream goes in parts through queueSize buffers, reused from part to part', async () => {
+    const storage = make({ queueSize: 2 })
+    const sent: Array<{ number: number; body: Uint8Array }> = []
+    storage.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand') {
+          const input = args.input as { PartNumber: number; Body: Uint8Array }
+          sent.push({ number: input.PartNumber, body: input.Body })
+        }
+        return next(args)
+      },
+      { step: 'initialize', name: 'testRecordParts' },
+    )
+    const source = body(8 * 5 * MiB + 123)
+    const written = await storage.write(source.stream)
+    expect(written.sha256).toBe(source.produced().sha256)
+    expect(sent.map((part) => part.number).sort((a, b) => a - b)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ])
+    expect(sent.map((part) => part.body.length).sort((a, b) => a - b)).toEqual([
+      123,
+      ...Array<number>(8).fill(5 * MiB),
+    ])
+    // Nine parts, two buffers: each part's memory is the pool's, not a new allocation.
+    expect(new Set(sent.map((part) => part.body.buffer)).size).toBe(2)
+    const back = await storage.read(written.key, { verify: true })
+    expect(back.length).toBe(8 * 5 * MiB + 123)
+  })
+
   it('a body failing mid-multipart rejects with its own error and leaves no parts and no object', async () => {
     const key = `t/${randomUUID()}`
     const failing = make({ keyGenerator: () => key })
