@@ -25,6 +25,7 @@ const conditionalByClient = new WeakMap<S3Client, Map<string, Promise<boolean>>>
 export class Capabilities {
   private readonly session: S3Session
   private versioning: Promise<boolean> | undefined
+  private recordsOffAnswer: Promise<boolean> | undefined
 
   constructor(session: S3Session) {
     this.session = session
@@ -68,6 +69,15 @@ export class Capabilities {
       this.versioning = undefined
     })
     return this.versioning
+  }
+
+  /**
+   * Whether hash records (`hash-record.ts`) are off: the bucket is versioned, or will not
+   * say (no s3:GetBucketVersioning), which is remembered so that deletes do not ask again.
+   */
+  async recordsOff(): Promise<boolean> {
+    this.recordsOffAnswer ??= this.versioned().catch(() => true)
+    return this.recordsOffAnswer
   }
 
   /** A write got a version id back: the bucket is versioned, no need to ask. */

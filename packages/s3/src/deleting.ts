@@ -111,8 +111,8 @@ export class Deletes {
     const object: Target = { Key: objectKey, VersionId: versionId }
     if (versionId !== undefined) return [object]
     // A record deleted by name on a versioned bucket would leave a delete marker.
-    const versioned = await this.capabilities.versioned().catch(() => true)
-    return versioned ? [object] : [object, { Key: hashRecordKey(this.session, key) }]
+    const off = await this.capabilities.recordsOff()
+    return off ? [object] : [object, { Key: hashRecordKey(this.session, key) }]
   }
 
   /** One DeleteObject; a missing object is fine. */

@@ -80,8 +80,7 @@ export class Writes {
         if (native && keyMayExist) await this.assertAbsent(objectKey, key, signal)
         // Only a hash known at the end needs to know (record or copy). A bucket that will
         // not say (no s3:GetBucketVersioning) gets the copy, as before records existed.
-        const versioned =
-          body.sha256 === undefined && (await this.capabilities.versioned().catch(() => true))
+        const versioned = body.sha256 === undefined && (await this.capabilities.recordsOff())
         return putMultipart(session, params, body, object, native, versioned, this.copyLimits())
       }
       if (object.bytes) {

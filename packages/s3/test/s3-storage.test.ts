@@ -282,6 +282,20 @@ describe('S3Storage on fauxqs', () => {
     expect(opened.sha256).toBeUndefined()
   })
 
+  it('a bucket that will not say whether it is versioned gets the copy, and is asked once', async () => {
+    const storage = make()
+    const log = record(storage.client)
+    const refusal = refuse(storage.client, 'GetBucketVersioningCommand', 'AccessDenied', 403)
+    const source = body(12 * MiB)
+    const written = await storage.write(source.stream)
+    expect(log.commands.filter((name) => name === 'CopyObjectCommand')).toHaveLength(1)
+    expect((await storage.stat(written.key)).sha256).toBe(source.produced().sha256)
+    await storage.delete(written.key)
+    await storage.deleteMany(['a', 'b'])
+    expect(refusal.refused).toBe(1)
+    expect(await keysUnder(storage)).toEqual([])
+  })
+
   it('a failed hash record write leaves no object and no parts', async () => {
     const key = `t/${randomUUID()}`
     const storage = make({ keyGenerator: () => key })
