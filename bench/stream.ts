@@ -83,11 +83,10 @@ if (mode === 'attrstore') {
   // S3 and no database. What this grows the RSS by is the source's and V8's alone.
   baselineRss = process.memoryUsage().rss
   let started = performance.now()
-  await consume(body(sent) as AsyncIterable<Buffer>)
+  received = await consume(body(sent) as AsyncIterable<Buffer>)
   upMs = performance.now() - started
   started = performance.now()
-  const back = createHash('sha256')
-  received = await consume(body(back) as AsyncIterable<Buffer>)
+  await consume(body(createHash('sha256')) as AsyncIterable<Buffer>)
   downMs = performance.now() - started
 } else {
   const s3 = rawS3Client(connection)
