@@ -82,7 +82,8 @@ try {
   const identical = back === sent && received === size && written.sha256 === sent
   console.log(`engine            ${s3.engine} (${s3.endpoint}, child process)`)
   console.log(
-    `settings          partSize ${mib(storage.config.partSize)} MiB, queueSize ${storage.config.queueSize}`,
+    `settings          partSize ${mib(storage.config.partSize)} MiB, queueSize ${storage.config.queueSize} ` +
+      `(part buffers: queueSize x partSize = ${mib(storage.config.queueSize * storage.config.partSize)} MiB)`,
   )
   console.log(`body              ${mib(size)} MiB, unknown length`)
   console.log(

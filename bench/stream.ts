@@ -5,7 +5,9 @@
  *
  * - attrstore: `repository.save({ data: readable })`, then a lazy load and `data.stream()`;
  * - raw: lib-storage `Upload` of the stream (its default part size and queue, which are
- *   S3Storage's), then `GetObject`, consumed as a stream.
+ *   S3Storage's), then `GetObject`, consumed as a stream;
+ * - source: the body generated and consumed, twice, nothing sent (what the body's source
+ *   alone grows the RSS by).
  *
  * `baselineRss`: the RSS once everything is loaded and connected, just before the transfer.
  */
@@ -76,6 +78,16 @@ if (mode === 'attrstore') {
   downMs = performance.now() - started
   await repository.remove(loaded)
   await dataSource.destroy()
+} else if (mode === 'source') {
+  // The body's own cost: generated and consumed (and a second body for the way back), no
+  // S3 and no database. What this grows the RSS by is the source's and V8's alone.
+  baselineRss = process.memoryUsage().rss
+  let started = performance.now()
+  received = await consume(body(sent) as AsyncIterable<Buffer>)
+  upMs = performance.now() - started
+  started = performance.now()
+  await consume(body(createHash('sha256')) as AsyncIterable<Buffer>)
+  downMs = performance.now() - started
 } else {
   const s3 = rawS3Client(connection)
   const key = `stream-raw/${randomUUID()}`
@@ -101,7 +113,7 @@ process.stdout.write(
     upMs,
     downMs,
     intact: received === digest,
-    recorded: mode === 'raw' || recordedSha256 === digest,
+    recorded: mode !== 'attrstore' || recordedSha256 === digest,
     baselineRss,
     maxRss: process.resourceUsage().maxRSS * 1024,
   })}\n`,

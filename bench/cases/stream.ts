@@ -21,7 +21,7 @@ interface StreamRun {
 
 export async function streamRun(
   components: Components,
-  mode: 'attrstore' | 'raw',
+  mode: 'attrstore' | 'raw' | 'source',
   size: number,
 ): Promise<StreamRun> {
   const child = spawnTs('stream.ts', [mode, String(size)], components.childEnv)
@@ -49,10 +49,15 @@ export async function streamLarge(
   const rows: CaseResult[] = []
   const growth = new Map<number, { attrstore: number; raw: number }>()
   for (const size of sizes) {
-    const runs: Record<'attrstore' | 'raw', StreamRun[]> = { attrstore: [], raw: [] }
+    const runs: Record<'attrstore' | 'raw' | 'source', StreamRun[]> = {
+      attrstore: [],
+      raw: [],
+      source: [],
+    }
     for (let i = 0; i < reps; i++) {
       // Alternated, the order swapped each time.
-      const order: Array<'attrstore' | 'raw'> = i % 2 ? ['raw', 'attrstore'] : ['attrstore', 'raw']
+      const order: Array<'attrstore' | 'raw' | 'source'> =
+        i % 2 ? ['raw', 'attrstore', 'source'] : ['attrstore', 'raw', 'source']
       for (const mode of order) runs[mode].push(await streamRun(components, mode, size))
     }
     const grown = (list: StreamRun[]): number[] =>
@@ -69,6 +74,9 @@ export async function streamLarge(
       reference: rss.raw,
       referenceLabel: 'raw SDK: Upload / GetObject streams',
       ratio: rss.attrstore.median / rss.raw.median,
+      // The same body generated and consumed in a child that sends nothing: the growth that
+      // is the body source's and V8's (dead buffers awaiting collection), not the transfer's.
+      breakdown: { 'body source alone, no S3': summarize(grown(runs.source)) },
       note:
         `peak RSS attrstore ${summarize(runs.attrstore.map((run) => mib(run.maxRss))).median.toFixed(0)} MiB, ` +
         `raw ${summarize(runs.raw.map((run) => mib(run.maxRss))).median.toFixed(0)} MiB; baseline (child loaded and ` +

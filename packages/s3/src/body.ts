@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import path from 'node:path'
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 
 // The body of a write as S3Storage consumes it: its first part read ahead (to choose
-// between one PUT and a multipart upload), replayed into the uploader, or spooled to disk.
+// between one PUT and a multipart upload), then cut in parts, or spooled to disk.
 
 /** The start of a streamed body, read to decide between one PUT and a multipart upload. */
 export interface FirstPart {
@@ -32,30 +32,6 @@ export async function readFirstPart(stream: Readable, limit: number): Promise<Fi
     length += next.value.length
   }
   return { chunks, length, ended: false, rest }
-}
-
-/**
- * A Readable that yields the buffered first part, then the rest of the body. Errors of
- * the body are reported to `onError` before they reach the uploader, so the caller can
- * rethrow the body's own error rather than whatever the uploader made of it.
- */
-export function replayBody(first: FirstPart, onError: (error: unknown) => void): Readable {
-  const { chunks, rest } = first
-  async function* generate(): AsyncGenerator<Buffer> {
-    while (chunks.length > 0) yield chunks.shift()!
-    while (true) {
-      let next: IteratorResult<Buffer>
-      try {
-        next = await rest.next()
-      } catch (error) {
-        onError(error)
-        throw error
-      }
-      if (next.done) return
-      yield next.value
-    }
-  }
-  return Readable.from(generate(), { objectMode: false })
 }
 
 /** A body spooled to a temporary file: its length is known, and it can be read again. */

@@ -27,6 +27,7 @@ export class Capabilities {
   private versioning: Promise<boolean> | undefined
   /** A write got a version id back, whatever the configuration says. */
   private versionSeen = false
+  private recordsOffAnswer: Promise<boolean> | undefined
 
   constructor(session: S3Session) {
     this.session = session
@@ -70,6 +71,15 @@ export class Capabilities {
       this.versioning = undefined
     })
     return this.versioning
+  }
+
+  /**
+   * Whether hash records (`hash-record.ts`) are off: the bucket is versioned, or will not
+   * say (no s3:GetBucketVersioning), which is remembered so that deletes do not ask again.
+   */
+  async recordsOff(): Promise<boolean> {
+    this.recordsOffAnswer ??= this.versioned().catch(() => true)
+    return this.recordsOffAnswer
   }
 
   /** A write got a version id back: the bucket is versioned, no need to ask. */

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream'
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -8,16 +7,19 @@ import {
   HeadObjectCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
 import { ConfigurationError, IntegrityError } from '@attrstore/core'
 import { runBounded, type NewObject } from '@attrstore/core/driver'
-import { replayBody, type FirstPart } from './body.js'
+import type { FirstPart } from './body.js'
 import { errorCode, isUnsupported } from './errors.js'
+import { fitsHashRecord, HASH_RECORD_METADATA, writeHashRecord } from './hash-record.js'
+import { PartUpload, type CompletedUpload } from './part-upload.js'
 import { removeQuietly, SHA256_METADATA, type S3Session } from './session.js'
 import type { Stored, UploadParams } from './writing.js'
 
-// Bodies larger than one part: lib-storage's multipart `Upload`, and the recording of
-// their SHA-256 (known only once the last part is sent) by a server-side copy.
+// Bodies larger than one part: a multipart upload in a fixed pool of part buffers
+// (`part-upload.ts`), and the recording of
+// their SHA-256 (known only once the last part is sent): in a hash record
+// (`hash-record.ts`) on unversioned buckets, by a server-side copy on versioned ones.
 
 /** When recording a SHA-256 by copy switches to a multipart copy, and its part size. */
 export interface CopyLimits {
@@ -36,11 +38,12 @@ export type MultipartBody =
   { first: FirstPart; sha256?: string } | { bytes: Buffer; sha256: string }
 
 /**
- * A body larger than one part: lib-storage's `Upload` sends it in parts, `queueSize` at
- * a time; on any failure the upload is aborted (twice if need be) so no parts stay.
+ * A body larger than one part: sent in parts, `queueSize` at a time, in `queueSize` part
+ * buffers reused from part to part; on any failure the upload is aborted so no parts stay.
  * A SHA-256 known up front goes in CreateMultipartUpload's metadata; one known only at
- * the end is recorded by a copy of the object onto itself (the only way to change the
- * metadata of an object: S3 takes none at CompleteMultipartUpload).
+ * the end goes in a hash record on an unversioned bucket (`versioned` false), else is
+ * recorded by a copy of the object onto itself (the only way to change the metadata of
+ * an object: S3 takes none at CompleteMultipartUpload).
  */
 export async function putMultipart(
   session: S3Session,
@@ -48,60 +51,44 @@ export async function putMultipart(
   source: MultipartBody,
   object: NewObject,
   native: boolean,
+  versioned: boolean,
   limits: CopyLimits,
 ): Promise<Stored> {
   const { config } = session
-  let bodyError: unknown
-  const body =
-    'bytes' in source
-      ? source.bytes
-      : replayBody(source.first, (error) => {
-          bodyError ??= error
-        })
   const knownSha256 = source.sha256
+  // The object says at creation where its SHA-256 will be: reads ask the record only then.
+  const inRecord = knownSha256 === undefined && !versioned && fitsHashRecord(session, object.key)
   const size = 'bytes' in source ? source.bytes.length : object.size
   const partSize =
     size === undefined ? config.partSize : Math.max(config.partSize, Math.ceil(size / 10_000))
   // A stream stops on an abort by itself (it errors); bytes need the upload stopped.
   const signal = 'bytes' in source ? object.signal : undefined
   signal?.throwIfAborted()
-  const stop = new AbortController()
-  const onAbort = (): void => stop.abort()
-  signal?.addEventListener('abort', onAbort, { once: true })
-  const upload = new Upload({
-    client: session.client,
-    params: {
-      ...params,
-      ...(knownSha256 === undefined
-        ? {}
-        : { Metadata: { ...params.Metadata, [SHA256_METADATA]: knownSha256 } }),
-      Body: body,
-      ...(native ? { IfNoneMatch: '*' } : {}),
-    },
-    partSize,
-    queueSize: config.queueSize,
-    leavePartsOnError: false,
-    abortController: stop,
-  })
-  let result: { VersionId?: string | undefined }
+  const metadata =
+    knownSha256 === undefined
+      ? inRecord
+        ? { ...params.Metadata, [HASH_RECORD_METADATA]: '1' }
+        : params.Metadata
+      : { ...params.Metadata, [SHA256_METADATA]: knownSha256 }
+  const upload = new PartUpload(session, { ...params, Metadata: metadata }, partSize, signal)
+  let result: CompletedUpload
   try {
-    result = await upload.done()
+    result = await upload.send(
+      'bytes' in source ? { bytes: source.bytes } : { first: source.first },
+      config.queueSize,
+      native,
+    )
   } catch (error) {
-    if (body instanceof Readable) body.destroy()
     if (upload.uploadId !== undefined) {
-      // lib-storage aborts already; a second abort costs one request on a failure path
-      // and covers an abort that failed, or that lost the race with a part in flight.
       await abortUpload(session, params.Key, upload.uploadId)
-    } else if (bodyError === undefined && isUnsupported(error)) {
+    } else if (upload.bodyError === undefined && isUnsupported(error)) {
       throw new ConfigurationError(
         `The server at ${session.endpointLabel} does not support multipart uploads ` +
           `(${errorCode(error)}). Create the storage with multipart: false.`,
         { cause: error },
       )
     }
-    throw bodyError ?? error
-  } finally {
-    signal?.removeEventListener('abort', onAbort)
+    throw upload.bodyError ?? error
   }
   const stored: Stored = { versionId: result.VersionId }
   if (knownSha256 !== undefined) {
@@ -111,6 +98,23 @@ export async function putMultipart(
     if (sha256 === knownSha256) return stored
     await removeQuietly(session, params.Key, stored.versionId)
     throw new IntegrityError(object.key, knownSha256, sha256)
+  }
+  const version = stored.versionId
+  if (inRecord && (version === undefined || version === 'null')) {
+    try {
+      const { size, sha256 } = object.digest()
+      // Ceph RGW answers CompleteMultipartUpload with an empty ETag: ask for the object's.
+      const etag = result.ETag || (await headEtag(session, params.Key))
+      stored.hashRecord = await writeHashRecord(session, object.key, {
+        etag,
+        size,
+        sha256,
+      })
+    } catch (error) {
+      await removeQuietly(session, params.Key, stored.versionId)
+      throw error
+    }
+    return stored
   }
   try {
     stored.versionId = await recordSha256(
@@ -125,6 +129,14 @@ export async function putMultipart(
     throw error
   }
   return stored
+}
+
+/** The ETag a HEAD of the object answers. */
+async function headEtag(session: S3Session, objectKey: string): Promise<string | undefined> {
+  const head = await session.client.send(
+    new HeadObjectCommand({ Bucket: session.bucket, Key: objectKey, ...session.payer }),
+  )
+  return head.ETag
 }
 
 /** Aborts a multipart upload, ignoring failures (it is cleanup after another error). */

@@ -9,6 +9,7 @@ import {
   type OpenedObject,
 } from '@attrstore/core'
 import { errorCode, isAbort, isNotFound } from './errors.js'
+import { hasHashRecord, readHashRecord } from './hash-record.js'
 import { formatReference } from './reference.js'
 import { recordedSha256, type S3Session } from './session.js'
 
@@ -23,14 +24,18 @@ export class Reads {
     this.session = session
   }
 
-  /** Opens an object, or a range of it; the recorded SHA-256 comes along for whole reads. */
+  /**
+   * Opens an object, or a range of it; the recorded SHA-256 comes along for whole reads
+   * (read from the object's hash record only when `withSha256`).
+   */
   async get(
     reference: string,
     range: ByteRange | undefined,
     signal?: AbortSignal,
+    withSha256 = true,
   ): Promise<OpenedObject> {
     const { session } = this
-    const { objectKey, input } = session.address(reference)
+    const { key, objectKey, input } = session.address(reference)
     try {
       const answer = await session.client.send(
         new GetObjectCommand({
@@ -49,7 +54,16 @@ export class Reads {
       if (range !== undefined) {
         return { stream: checkedRange(reference, range, answer, stream) }
       }
-      const sha256 = recordedSha256(answer.Metadata)
+      let sha256 = recordedSha256(answer.Metadata)
+      if (sha256 === undefined && withSha256 && hasHashRecord(answer.Metadata)) {
+        sha256 = await readHashRecord(session, key, {
+          etag: answer.ETag,
+          size: answer.ContentLength,
+        }).catch((error: unknown) => {
+          stream.destroy()
+          throw error
+        })
+      }
       return { stream, ...(sha256 === undefined ? {} : { sha256 }) }
     } catch (error) {
       throw session.fail(error, range ? 'read (range)' : 'read', objectKey, reference)
@@ -85,7 +99,17 @@ export class Reads {
       throw session.fail(error, 'stat', objectKey, reference)
     }
     session.bucketSeen = true
-    const sha256 = recordedSha256(head.Metadata)
+    let sha256 = recordedSha256(head.Metadata)
+    if (sha256 === undefined && hasHashRecord(head.Metadata)) {
+      try {
+        sha256 = await readHashRecord(session, key, {
+          etag: head.ETag,
+          size: head.ContentLength,
+        })
+      } catch (error) {
+        throw session.fail(error, 'stat (hash record)', objectKey, reference)
+      }
+    }
     return {
       key: formatReference(key, head.VersionId ?? versionId),
       size: head.ContentLength ?? 0,

@@ -59,8 +59,9 @@ export interface S3ObjectLocation {
  * - `writing.ts`: write-once (`If-None-Match: *` where the server honours it, else a HEAD
  *   check under an in-process lock), one PutObject carrying the SHA-256 for bodies up to
  *   one part (`partSize`), spooling for `multipart: false`;
- * - `multipart.ts`: larger bodies through lib-storage's `Upload`, their SHA-256 recorded
- *   by copying the object onto itself;
+ * - `multipart.ts`: larger bodies through lib-storage's `Upload`, a SHA-256 known only at
+ *   the end recorded in a hash record (`hash-record.ts`), or on a versioned bucket by
+ *   copying the object onto itself;
  * - `reading.ts`, `deleting.ts`, `listing.ts`: GetObject/HeadObject, batch deletes with
  *   their fallback, listings with theirs and stale multipart uploads;
  * - `capabilities.ts`: what the server supports, probed once; `session.ts`: what all of
@@ -128,7 +129,7 @@ export class S3Storage extends BaseStorage {
       copyPartSize: this.copyPartSize,
     }))
     this.reads = new Reads(this.session)
-    this.deletes = new Deletes(this.session)
+    this.deletes = new Deletes(this.session, this.capabilities)
     this.listings = new Listings(this.session, this.capabilities)
   }
 
@@ -242,8 +243,9 @@ export class S3Storage extends BaseStorage {
     reference: string,
     range: ByteRange | undefined,
     signal?: AbortSignal,
+    withSha256?: boolean,
   ): Promise<OpenedObject> {
-    return this.reads.get(reference, range, signal)
+    return this.reads.get(reference, range, signal, withSha256)
   }
 
   protected statObject(reference: string): Promise<ObjectStat> {

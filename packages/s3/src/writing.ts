@@ -21,6 +21,8 @@ export type UploadParams = Omit<PutObjectCommandInput, 'Body'> & {
 /** What a write stored: the version to pin (or to remove if the write fails later). */
 export interface Stored {
   versionId: string | undefined
+  /** The S3 key of the object's hash record, when one was written (`hash-record.ts`). */
+  hashRecord?: string | undefined
 }
 
 /**
@@ -76,7 +78,10 @@ export class Writes {
       const inParts = async (body: MultipartBody): Promise<Stored> => {
         // Fail before sending every part, not at CompleteMultipartUpload.
         if (native && keyMayExist) await this.assertAbsent(objectKey, key, signal)
-        return putMultipart(session, params, body, object, native, this.copyLimits())
+        // Only a hash known at the end needs to know (record or copy). A bucket that will
+        // not say (no s3:GetBucketVersioning) gets the copy, as before records existed.
+        const versioned = body.sha256 === undefined && (await this.capabilities.recordsOff())
+        return putMultipart(session, params, body, object, native, versioned, this.copyLimits())
       }
       if (object.bytes) {
         const { bytes } = object
@@ -113,6 +118,7 @@ export class Writes {
     } catch (error) {
       // Whatever was stored under the key before the failure is ours: remove it.
       if (stored) await removeQuietly(session, objectKey, stored.versionId)
+      if (stored?.hashRecord) await removeQuietly(session, stored.hashRecord, undefined)
       throw session.fail(error, 'write', objectKey, key)
     } finally {
       release?.()

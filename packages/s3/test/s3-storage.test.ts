@@ -2,8 +2,10 @@ import { createHash, randomUUID } from 'node:crypto'
 import http from 'node:http'
 import { Readable } from 'node:stream'
 import {
+  DeleteObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
@@ -219,18 +221,104 @@ describe('S3Storage on fauxqs', () => {
     expect(String(await storage.read(`${key}-named`))).toBe('first')
   })
 
-  it('streams a body larger than a part as multipart, then records its SHA-256 with a self-copy', async () => {
+  it('streams a body larger than a part as multipart, then records its SHA-256 in a hash record, no copy', async () => {
     const storage = make()
     const log = record(storage.client)
     const source = body(12 * MiB)
     const written = await storage.write(source.stream)
     const sent = [...log.commands]
     expect(written.sha256).toBe(source.produced().sha256)
-    expect((await head(storage, written.key)).Metadata?.sha256).toBe(written.sha256)
+    // The object is flagged at creation; its hash is in the record, not in its metadata.
+    expect((await head(storage, written.key)).Metadata).toEqual({ 'sha256-record': '1' })
+    const recordKey = `${storage.prefix}/.attrstore/sha256/${written.key}`
+    const recorded = await raw.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: recordKey }))
+    expect(recorded.Metadata?.sha256).toBe(written.sha256)
     expect((await storage.stat(written.key)).sha256).toBe(written.sha256)
-    expect(sent).toEqual([...IN_THREE_PARTS, 'CopyObjectCommand'])
+    expect(sent).toEqual([
+      'GetBucketVersioningCommand',
+      ...IN_THREE_PARTS,
+      // The record: an empty object.
+      'PutObjectCommand',
+    ])
     const back = await storage.read(written.key, { verify: true })
     expect(back.length).toBe(12 * MiB)
+    expect(await storage.verify(written.key)).toMatchObject({
+      verified: true,
+      recordedSha256: written.sha256,
+    })
+    // Listings skip the record; a delete takes it along, in one request.
+    const listed: string[] = []
+    for await (const entry of storage.list()) listed.push(entry.key)
+    expect(listed).toEqual([written.key])
+    log.commands.length = 0
+    await storage.delete(written.key)
+    expect(log.commands).toEqual(['DeleteObjectsCommand'])
+    expect(await keysUnder(storage)).toEqual([])
+  })
+
+  it('a hash record not written for the object under its key is not trusted', async () => {
+    const storage = make()
+    const written = await storage.write(body(12 * MiB).stream)
+    const recordKey = `${storage.prefix}/.attrstore/sha256/${written.key}`
+    const { Metadata } = await raw.send(
+      new HeadObjectCommand({ Bucket: s3.bucket, Key: recordKey }),
+    )
+    // The same record, naming another object (as one left by a deleted object would).
+    await raw.send(
+      new PutObjectCommand({
+        Bucket: s3.bucket,
+        Key: recordKey,
+        Body: '',
+        Metadata: { ...Metadata, 'object-etag': 'another-object-1' },
+      }),
+    )
+    expect((await storage.stat(written.key)).sha256).toBeUndefined()
+    expect((await storage.verify(written.key)).verified).toBe(false)
+    // With no record at all (the writer died before it): no hash either, and no error.
+    await raw.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: recordKey }))
+    expect((await storage.stat(written.key)).sha256).toBeUndefined()
+    const opened = await storage.open(written.key)
+    opened.stream.destroy()
+    expect(opened.sha256).toBeUndefined()
+  })
+
+  it('a bucket that will not say whether it is versioned gets the copy, and is asked once', async () => {
+    const storage = make()
+    const log = record(storage.client)
+    const refusal = refuse(storage.client, 'GetBucketVersioningCommand', 'AccessDenied', 403)
+    const source = body(12 * MiB)
+    const written = await storage.write(source.stream)
+    expect(log.commands.filter((name) => name === 'CopyObjectCommand')).toHaveLength(1)
+    expect((await storage.stat(written.key)).sha256).toBe(source.produced().sha256)
+    await storage.delete(written.key)
+    await storage.deleteMany(['a', 'b'])
+    expect(refusal.refused).toBe(1)
+    expect(await keysUnder(storage)).toEqual([])
+  })
+
+  it('a failed hash record write leaves no object and no parts', async () => {
+    const key = `t/${randomUUID()}`
+    const storage = make({ keyGenerator: () => key })
+    const uploadIds = uploadIdsOf(storage.client)
+    const refused: string[] = []
+    storage.client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Key?: string }
+        if (input.Key?.includes('/.attrstore/sha256/')) {
+          refused.push(input.Key)
+          throw Object.assign(new Error('AccessDenied (injected)'), {
+            name: 'AccessDenied',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 403, attempts: 1 },
+          })
+        }
+        return next(args)
+      },
+      { step: 'initialize', name: 'testRefuseHashRecord' },
+    )
+    await expect(storage.write(body(12 * MiB).stream)).rejects.toThrow(/Access denied/)
+    expect(refused).toHaveLength(1)
+    await expectNothingLeft(storage, key, uploadIds)
   })
 
   it('a stream whose SHA-256 is given to write() records it without a copy', async () => {
@@ -297,7 +385,12 @@ describe('S3Storage on fauxqs', () => {
       protected override maxCopyObjectSize = 6 * MiB
       protected override copyPartSize = 5 * MiB
     }
-    const storage = new SmallCopies({ ...connection(s3), prefix: `t-${randomUUID()}` })
+    // Versioned as far as the storage knows: the copy, not a hash record, records the hash.
+    const storage = new SmallCopies({
+      ...connection(s3),
+      prefix: `t-${randomUUID()}`,
+      versioning: true,
+    })
     storages.push(storage)
     const log = record(storage.client)
     const source = body(12 * MiB)
@@ -305,6 +398,35 @@ describe('S3Storage on fauxqs', () => {
     expect(log.commands.filter((name) => name === 'UploadPartCopyCommand')).toHaveLength(3)
     expect((await storage.stat(written.key)).sha256).toBe(source.produced().sha256)
     expect((await storage.verify(written.key)).verified).toBe(true)
+  })
+
+  it('a stream goes in parts through queueSize buffers, reused from part to part', async () => {
+    const storage = make({ queueSize: 2 })
+    const sent: Array<{ number: number; body: Uint8Array }> = []
+    storage.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand') {
+          const input = args.input as { PartNumber: number; Body: Uint8Array }
+          sent.push({ number: input.PartNumber, body: input.Body })
+        }
+        return next(args)
+      },
+      { step: 'initialize', name: 'testRecordParts' },
+    )
+    const source = body(8 * 5 * MiB + 123)
+    const written = await storage.write(source.stream)
+    expect(written.sha256).toBe(source.produced().sha256)
+    expect(sent.map((part) => part.number).sort((a, b) => a - b)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ])
+    expect(sent.map((part) => part.body.length).sort((a, b) => a - b)).toEqual([
+      123,
+      ...Array<number>(8).fill(5 * MiB),
+    ])
+    // Nine parts, two buffers: each part's memory is the pool's, not a new allocation.
+    expect(new Set(sent.map((part) => part.body.buffer)).size).toBe(2)
+    const back = await storage.read(written.key, { verify: true })
+    expect(back.length).toBe(8 * 5 * MiB + 123)
   })
 
   it('a body failing mid-multipart rejects with its own error and leaves no parts and no object', async () => {
@@ -366,12 +488,12 @@ describe('S3Storage on fauxqs', () => {
     await storage.deleteMany(keys)
     await storage.deleteMany(keys)
     expect(refusal.refused).toBe(1)
-    expect(log.commands).toEqual([
+    // Once per storage: whether deletes take the objects' hash records along (unversioned).
+    expect(log.commands[0]).toBe('GetBucketVersioningCommand')
+    // Each key alone, twice: the object, then its hash record (none here: no error either).
+    expect(log.commands.slice(1)).toEqual([
       'DeleteObjectsCommand',
-      'DeleteObjectCommand',
-      'DeleteObjectCommand',
-      'DeleteObjectCommand',
-      'DeleteObjectCommand',
+      ...Array<string>(8).fill('DeleteObjectCommand'),
     ])
     expect(await keysUnder(storage)).toEqual([])
   })
@@ -384,7 +506,7 @@ describe('S3Storage on fauxqs', () => {
     const other = make({ prefix: refusing.prefix })
     const log = record(other.client)
     await other.deleteMany(['a', 'b'])
-    expect(log.commands).toEqual(['DeleteObjectsCommand'])
+    expect(log.commands).toEqual(['GetBucketVersioningCommand', 'DeleteObjectsCommand'])
   })
 
   it('autoDelete: false is the contract property for the ORM layer; delete() still deletes', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import {
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -119,6 +120,32 @@ export function describeRealServerCases(
           recordedSha256: body.sha256,
           verified: true,
         })
+        storage.destroy()
+      })
+
+      it("on an unversioned bucket, a stream's SHA-256 goes in a hash record that stat and verify find, and delete removes", async () => {
+        const storage = storageOn(s3.bucket)
+        const body = partsBody(5)
+        const written = await storage.write(body.stream)
+        expect(written.sha256).toBe(body.sha256)
+        expect(parseReference(written.key).versionId).toBeUndefined()
+        const under = async () =>
+          (
+            await raw.send(
+              new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${storage.prefix}/` }),
+            )
+          ).Contents?.map((entry) => entry.Key) ?? []
+        expect(await under()).toEqual([
+          `${storage.prefix}/.attrstore/sha256/${written.key}`,
+          `${storage.prefix}/${written.key}`,
+        ])
+        expect((await storage.stat(written.key)).sha256).toBe(body.sha256)
+        expect(await storage.verify(written.key)).toMatchObject({
+          recordedSha256: body.sha256,
+          verified: true,
+        })
+        await storage.delete(written.key)
+        expect(await under()).toEqual([])
         storage.destroy()
       })
 

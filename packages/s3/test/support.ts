@@ -48,8 +48,8 @@ export function describeS3Conformance(
   const storages: S3Storage[] = []
   beforeAll(async () => {
     // The large-body case measures how much the process grows while 256 MiB stream up
-    // and back. The first multipart upload of a process also loads lib-storage and grows
-    // V8's heap once (about 20 MiB, whatever the body size): pay that here, so the case
+    // and back. The first multipart upload of a process also loads the multipart code and
+    // grows V8's heap once (about 20 MiB, whatever the body size): pay that here, so the case
     // measures what scales with the body.
     const storage = new S3Storage({
       ...connection(s3),
@@ -80,9 +80,9 @@ export function describeS3Conformance(
     // 256 MiB must stream up and back without being held. Growth measured on the 2-core
     // machine with the default settings: 85-117 MiB (RSS and Buffer memory), over the
     // suite's default 96 MiB. The excess is not held data: live upload memory is
-    // about (queueSize + 2) x partSize = 30 MiB, and V8 lets up to ~64 MiB of dead Buffers
-    // (lib-storage copies every part; every HTTP read allocates) pile up before it
-    // collects them. A buffered body would show 256 MiB or more. bench/s3-stream.ts
+    // queueSize x partSize = 20 MiB (a fixed pool of part buffers), and V8 lets up to
+    // ~64 MiB of dead Buffers (the body's own chunks; every HTTP read allocates) pile up
+    // before it collects them. A buffered body would show 256 MiB or more. bench/s3-stream.ts
     // checks 1 GiB against the 256 MiB RSS ceiling.
     largeBody: { bytes: 256 * MiB, maxMemoryGrowth: 160 * MiB },
     ...(unenforced ? { unenforced } : {}),
