@@ -133,15 +133,13 @@ export async function verify(
       try {
         if (!checksums)
           return storage.exists(reference).then((found) => (found ? EXISTS : MISSING), failed)
-        return storage
-          .verify(reference)
-          .then(
-            (verified): Outcome => ({
-              kind: verified.verified ? 'ok' : 'unverifiable',
-              size: verified.size,
-            }),
-            failed,
-          )
+        return storage.verify(reference).then(
+          (verified): Outcome => ({
+            kind: verified.verified ? 'ok' : 'unverifiable',
+            size: verified.size,
+          }),
+          failed,
+        )
       } catch (error) {
         return Promise.resolve().then(() => failed(error))
       }
