@@ -1,7 +1,7 @@
 /**
  * One CLI operation in a process of its own, so that its peak RSS is its own:
  * `tsx cli-task.ts <task> <attrstore|reference> <root>`, with BENCH_DATABASE_URL set by
- * run.ts. Prints one JSON line: `{ ms, maxRss, checked }`.
+ * run.ts. Prints one JSON line: `{ ms, cpuMs, maxRss, checked }`.
  *
  * Tasks (rows of bench_cli / bench_cli_migrate, bytes in BytesFileSystemStorage at <root>):
  * - `verify`: every key exists; `verify-checksums`: every object re-read and hashed
@@ -130,11 +130,15 @@ async function attrstore(): Promise<number> {
 }
 
 const started = performance.now()
+const cpuBefore = process.cpuUsage()
 const checked = mode === 'attrstore' ? await attrstore() : await reference()
 const ms = performance.now() - started
+// CPU time (user + system, all threads: the thread pool's file system calls too): what the
+// work cost, less sensitive than wall-clock time to what else the machine is doing.
+const cpu = process.cpuUsage(cpuBefore)
 await pool.end()
 await dataSource.destroy()
 process.stdout.write(
-  `${JSON.stringify({ ms, checked, maxRss: process.resourceUsage().maxRSS * 1024 })}\n`,
+  `${JSON.stringify({ ms, cpuMs: (cpu.user + cpu.system) / 1000, checked, maxRss: process.resourceUsage().maxRSS * 1024 })}\n`,
 )
 process.exit(0)

@@ -1,7 +1,7 @@
 /**
  * The CLI's scans against plain scripts doing the same work (`cli-task.ts`), each in a
- * child process of its own, at growing row counts: time, peak RSS, and how the time grows
- * with the rows.
+ * child process of its own, at growing row counts: time, peak RSS, CPU time, and how the
+ * time grows with the rows.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -27,6 +27,8 @@ export interface CliPlan {
 
 interface TaskRun {
   ms: number
+  /** User + system CPU time of the child's work (every thread). */
+  cpuMs: number
   checked: number
   maxRss: number
 }
@@ -115,6 +117,10 @@ export async function cliScans(
           attrstore: summarize(runs.attrstore.map((r) => r.ms)),
           reference: summarize(runs.reference.map((r) => r.ms)),
         }
+        const cpu = {
+          attrstore: summarize(runs.attrstore.map((r) => r.cpuMs)),
+          reference: summarize(runs.reference.map((r) => r.cpuMs)),
+        }
         const mib = (list: TaskRun[]): number[] => list.map((r) => r.maxRss / 1024 / 1024)
         const rss = {
           attrstore: summarize(mib(runs.attrstore)),
@@ -142,6 +148,17 @@ export async function cliScans(
             reference: rss.reference,
             referenceLabel: 'reference script',
             ratio: rss.attrstore.median / rss.reference.median,
+          },
+          {
+            // Not a budget: the work's cost with less of the other load on the machine in it
+            // (a wall-clock ratio of one run per mode swings with what else runs).
+            id: `cli-${task}-${rows}-cpu`,
+            label: `${label}, CPU time (user + system)`,
+            unit: 'ms',
+            attrstore: cpu.attrstore,
+            reference: cpu.reference,
+            referenceLabel: 'reference script',
+            ratio: cpu.attrstore.median / cpu.reference.median,
           },
         )
       }

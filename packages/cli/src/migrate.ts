@@ -168,7 +168,8 @@ class Migration {
     const after =
       typeof options.after === 'string' ? parsePrimaryKey(metadata, options.after) : options.after
     const task = `migrate ${bindingLabel(binding)}`
-    const total = await this.rows.count(binding, source.pending)
+    // A scan of every row: only when someone shows progress.
+    const total = options.onProgress ? await this.rows.count(binding, source.pending) : 0
     options.onProgress?.({ task, unit: 'rows', done: 0, total, bytes: 0 })
     const pages = this.rows.pages({
       attribute: binding,

@@ -20,6 +20,9 @@ import { updateAll, updateEach } from './typeorm-row-updates.js'
 /** The alias every query of this module gives the scanned table. */
 const ROW = 'r'
 
+/** The values of a row read without other columns: one shared object, not one per row. */
+const NO_VALUES: Readonly<Record<string, unknown>> = Object.freeze({})
+
 /** A SQL condition with its named parameters (`:name`). */
 interface Condition {
   sql: string
@@ -41,6 +44,11 @@ export function maxInList(dataSource: DataSource): number {
       // Oracle caps IN lists at 1000; old SQLite builds cap parameters at 999.
       return 900
   }
+}
+
+/** Whether the driver binds a JavaScript array as one SQL array parameter (`= ANY($1)`). */
+function takesArrayParameter(dataSource: DataSource): boolean {
+  return dataSource.options.type === 'postgres' || dataSource.options.type === 'cockroachdb'
 }
 
 /** The {@link RowSource} of a TypeORM DataSource: portable SQL through its query builder. */
@@ -127,7 +135,9 @@ export class TypeOrmRowSource implements RowSource {
         const row: Row = {
           id: pkSql.map((_, i) => values[`pk${i}`]),
           key: asKey(values.k),
-          values: Object.fromEntries(columns.map((name, i) => [name, values[`c${i}`]])),
+          values: columns.length
+            ? Object.fromEntries(columns.map((name, i) => [name, values[`c${i}`]]))
+            : NO_VALUES,
         }
         if (entityColumns.length) {
           const entity = metadata.create() as ObjectLiteral
@@ -148,20 +158,25 @@ export class TypeOrmRowSource implements RowSource {
   }
 
   /**
-   * One `SELECT DISTINCT key ... WHERE key IN (...)` per chunk: memory is bounded by the keys
-   * asked about, whatever the size of the table; an index on the key column makes each
-   * query a lookup instead of a scan.
+   * One `SELECT DISTINCT key ... WHERE key IN (...)` per chunk (on PostgreSQL and
+   * CockroachDB `key = ANY(:keys)`, one array parameter: no statement of a thousand
+   * placeholders to build, send and plan): memory is bounded by the keys asked about,
+   * whatever the size of the table; an index on the key column makes each query a lookup
+   * instead of a scan.
    */
   async referencedBy(user: StoredColumn, keys: readonly string[]): Promise<Set<string>> {
     const found = new Set<string>()
     const chunk = maxInList(this.dataSource)
     const column = this.columnSql(user.column.databaseName)
+    const match = takesArrayParameter(this.dataSource)
+      ? `${column} = ANY(:keys)`
+      : `${column} IN (:...keys)`
     for (let start = 0; start < keys.length; start += chunk) {
       const part = keys.slice(start, start + chunk)
       const rows = await this.selectRows(user.metadata)
         .select(column, 'k')
         .distinct(true)
-        .where(`${column} IN (:...keys)`, { keys: part })
+        .where(match, { keys: part })
         .getRawMany<{ k: unknown }>()
       for (const { k } of rows) if (typeof k === 'string') found.add(k)
     }
