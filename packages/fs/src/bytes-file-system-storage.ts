@@ -346,6 +346,18 @@ export class BytesFileSystemStorage extends BaseStorage {
     }
   }
 
+  /** One `stat`: whether the file is there needs no hash record (`attrstore verify` asks per key). */
+  override async exists(key: string): Promise<boolean> {
+    const file = this.layout.objectPath(this.assertReference(key))
+    try {
+      return (await stat(file)).isFile()
+    } catch (error) {
+      const translated = this.translate(error, key)
+      if (translated instanceof ObjectNotFoundError) return false
+      throw translated
+    }
+  }
+
   protected async statObject(key: string): Promise<ObjectStat> {
     const file = this.layout.objectPath(key)
     try {
