@@ -84,6 +84,14 @@ export abstract class BaseStorage implements AttributeStorage {
   private readonly keysAreRandom: boolean
 
   /**
+   * Whether every key {@link newKey} gives is a random UUID of the default generator (no
+   * `keyGenerator`, no `newKey` override): a driver need not check that it is free.
+   */
+  protected get generatesRandomKeys(): boolean {
+    return this.keysAreRandom && this.newKey === BaseStorage.prototype.newKey
+  }
+
+  /**
    * @param randomKeyGenerator the driver's default generator, used when the user gives
    *   none; it must make keys random enough that collisions never happen (a UUID v4).
    */
@@ -160,10 +168,7 @@ export abstract class BaseStorage implements AttributeStorage {
     }
     const common = {
       key,
-      keyIsRandom:
-        options.key === undefined &&
-        this.keysAreRandom &&
-        this.newKey === BaseStorage.prototype.newKey,
+      keyIsRandom: options.key === undefined && this.generatesRandomKeys,
       context: options.context ?? {},
       contentType: options.contentType ?? mediaTypeFromContext(options.context),
       expectedSha256: expectedSha256?.toLowerCase(),

@@ -299,9 +299,7 @@ export class S3Storage extends BaseStorage {
   createDirectUpload(options: S3DirectUploadOptions): Promise<DirectUpload> {
     return prepareDirectUpload(this.session, options, {
       newKey: (context) => this.newKey(context),
-      random:
-        this.session.options.keyGenerator === undefined &&
-        this.newKey === BaseStorage.prototype.newKey,
+      random: this.generatesRandomKeys,
       assertAbsent: (objectKey, key) => this.writes.assertAbsent(objectKey, key),
     })
   }
