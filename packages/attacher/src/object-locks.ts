@@ -57,13 +57,7 @@ export function tryObjectLocks(
   storage: AttributeStorage,
   references: readonly string[],
 ): { locked: string[]; identities: Map<string, string[]>; release(): void } {
-  const byIdentity = new Map<string, string[]>()
-  for (const reference of references) {
-    const identity = objectIdentity(storage, reference)
-    const list = byIdentity.get(identity)
-    if (list) list.push(reference)
-    else byIdentity.set(identity, [reference])
-  }
+  const byIdentity = Map.groupBy(references, (reference) => objectIdentity(storage, reference))
   const releases: Array<() => void> = []
   const identities = new Map<string, string[]>()
   for (const [identity, list] of byIdentity) {

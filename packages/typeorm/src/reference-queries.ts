@@ -203,12 +203,5 @@ export function byObject(
   storage: AttributeStorage,
   keys: readonly string[],
 ): Map<string, string[]> {
-  const found = new Map<string, string[]>()
-  for (const key of keys) {
-    const object = objectKeyOf(storage, key)
-    const list = found.get(object)
-    if (list) list.push(key)
-    else found.set(object, [key])
-  }
-  return found
+  return Map.groupBy(keys, (key) => objectKeyOf(storage, key))
 }
